@@ -75,12 +75,17 @@ public static class CliApp
         {
             case "-h" or "--help" or "help":
                 ctx.Stdout.Write(HelpText);
+                ctx.Stdout.Write(GenerateCommand.Help);
                 return ExitOk;
             case "--version":
-                ctx.Stdout.WriteLine(VersionText);
+                ctx.Stdout.WriteLine($"{VersionText} (kernels {Kernels.Dispatch.KernelTable.Name(Model.LlamaModel.SelectKernels(null).Isa)})");
                 return ExitOk;
             case "info":
                 return InfoCommand.Run(args[1..], ctx);
+            case "tokenize":
+                return TokenizeCommand.Run(args[1..], ctx);
+            case "perplexity":
+                return PerplexityCommand.Run(args[1..], ctx);
             default:
                 return Commands.RunDefault(args, ctx);
         }
@@ -93,6 +98,8 @@ public static class CliApp
           (none)       generate: llama-aot -m MODEL [-p TEXT | -f FILE] [options]; the prompt is read from stdin
                        when neither -p nor -f is given
           info         llama-aot info MODEL [--json] [--hash]: GGUF version, metadata, tensor table, sizes
+          tokenize     llama-aot tokenize -m MODEL [--no-bos]: token ids of stdin's text
+          perplexity   llama-aot perplexity -m MODEL -f FILE -c N: perplexity as llama.cpp computes it
 
         common options:
           -h, --help   show this help

@@ -1,0 +1,148 @@
+// The one place kernels are chosen: at start-up a KernelTable is filled with function pointers for one ISA path,
+// indexed by tensor type. Hot loops call through these pointers and never test ISA flags or use interfaces.
+using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.Ops;
+using LlamaAot.Kernels.Quants;
+
+namespace LlamaAot.Kernels.Dispatch;
+
+/// <summary>The kernel paths, slowest first. Reference is the scalar specification.</summary>
+public enum KernelIsa { Reference, V128, Avx2, Avx512 }
+
+/// <summary>What a weight type needs: the activation format it pairs with, its dot and its dequantizer.</summary>
+public unsafe struct TypeKernels
+{
+    /// <summary>Activation format this weight type's dot consumes (ggml's vec_dot_type).</summary>
+    public GgmlType VecDotType;
+    /// <summary>dot(weight row, activation row, n elements); null when the type cannot be multiplied yet.</summary>
+    public delegate*<byte*, byte*, int, float> VecDot;
+    /// <summary>Row dequantizer to fp32; null when unsupported.</summary>
+    public delegate*<byte*, float*, int, void> ToFloat;
+    /// <summary>fp32 → this format (used when the type is an activation format); null otherwise.</summary>
+    public delegate*<float*, byte*, int, void> FromFloat;
+
+    public readonly bool CanMultiply => VecDot != null;
+}
+
+public sealed unsafe class KernelTable
+{
+    private readonly TypeKernels[] _types = new TypeKernels[64];
+
+    private KernelTable(KernelIsa isa) => Isa = isa;
+
+    public KernelIsa Isa { get; }
+
+    public delegate*<float*, float*, float*, int, float, void> RmsNorm;
+    public delegate*<float*, int, void> Softmax;
+    public delegate*<float*, float*, int, void> SiluMul;
+    public delegate*<float*, float*, int, void> Add;
+    public delegate*<float*, int, int, float*, float*, int, void> RopeAdjacent;
+    public delegate*<float*, int, int, float*, float*, int, void> RopeNeox;
+
+    public ref readonly TypeKernels this[GgmlType type] => ref _types[(int)type];
+
+    public bool CanMultiply(GgmlType type) => (int)type < _types.Length && _types[(int)type].CanMultiply;
+
+    /// <summary>Name of a path as used by LLAMA_AOT_ISA and printed in banners.</summary>
+    public static string Name(KernelIsa isa) => isa switch
+    {
+        KernelIsa.Reference => "reference",
+        KernelIsa.V128 => "v128",
+        KernelIsa.Avx2 => "avx2",
+        KernelIsa.Avx512 => "avx512",
+        _ => isa.ToString(),
+    };
+
+    public static bool TryParse(string name, out KernelIsa isa)
+    {
+        foreach (var candidate in Enum.GetValues<KernelIsa>())
+        {
+            if (string.Equals(Name(candidate), name, StringComparison.OrdinalIgnoreCase))
+            {
+                isa = candidate;
+                return true;
+            }
+        }
+        isa = default;
+        return false;
+    }
+
+    /// <summary>The fastest path this CPU (and this binary's instruction-set baseline) can run.</summary>
+    public static KernelIsa Best()
+    {
+        if (IsAvailable(KernelIsa.Avx512)) return KernelIsa.Avx512;
+        if (IsAvailable(KernelIsa.Avx2)) return KernelIsa.Avx2;
+        if (IsAvailable(KernelIsa.V128)) return KernelIsa.V128;
+        return KernelIsa.Reference;
+    }
+
+    public static bool IsAvailable(KernelIsa isa) => isa switch
+    {
+        KernelIsa.Reference => true,
+        KernelIsa.V128 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+        KernelIsa.Avx2 => System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported,
+        KernelIsa.Avx512 => System.Runtime.Intrinsics.X86.Avx512BW.IsSupported && System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>The path named by LLAMA_AOT_ISA, or the best available one.</summary>
+    public static KernelIsa FromEnvironment()
+    {
+        string? forced = Environment.GetEnvironmentVariable("LLAMA_AOT_ISA");
+        if (string.IsNullOrWhiteSpace(forced)) return Best();
+        if (!TryParse(forced.Trim(), out var isa))
+        {
+            throw new ArgumentException($"LLAMA_AOT_ISA='{forced}' is not one of reference, v128, avx2, avx512");
+        }
+        if (!IsAvailable(isa))
+        {
+            throw new ArgumentException($"LLAMA_AOT_ISA={Name(isa)} is not supported by this CPU or this build");
+        }
+        return isa;
+    }
+
+    private static readonly Dictionary<KernelIsa, KernelTable> Cache = [];
+
+    /// <summary>The table for one path (built once, then shared).</summary>
+    public static KernelTable For(KernelIsa isa)
+    {
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue(isa, out var table))
+            {
+                if (!IsAvailable(isa)) throw new ArgumentException($"kernel path {Name(isa)} is not supported by this CPU or this build");
+                table = Build(isa);
+                Cache[isa] = table;
+            }
+            return table;
+        }
+    }
+
+    private static KernelTable Build(KernelIsa isa)
+    {
+        var t = new KernelTable(isa);
+        // Reference everywhere first; faster paths overwrite the entries they implement.
+        t.Set(GgmlType.F32, GgmlType.F32, &DotF32F32.Reference, &Dequantize.F32, &ConvertRow.ToF32);
+        t.Set(GgmlType.F16, GgmlType.F16, &DotF16F16.Reference, &Dequantize.F16, &ConvertRow.ToF16);
+        t.Set(GgmlType.BF16, GgmlType.BF16, &DotBF16BF16.Reference, &Dequantize.BF16, &ConvertRow.ToBF16);
+        t.Set(GgmlType.Q8_0, GgmlType.Q8_0, &DotQ8_0Q8_0.Reference, &Dequantize.Q8_0, &QuantizeQ8_0.Reference);
+        t.Set(GgmlType.Q4_0, GgmlType.Q8_0, &DotQ4_0Q8_0.Reference, &Dequantize.Q4_0, null);
+        t.RmsNorm = &Ops.RmsNorm.Reference;
+        t.Softmax = &Ops.Softmax.Reference;
+        t.SiluMul = &Ops.SiluMul.Reference;
+        t.Add = &Ops.Add.Reference;
+        t.RopeAdjacent = &Rope.AdjacentReference;
+        t.RopeNeox = &Rope.NeoxReference;
+        return t;
+    }
+
+    private void Set(GgmlType type, GgmlType vecDotType, delegate*<byte*, byte*, int, float> dot,
+        delegate*<byte*, float*, int, void> toFloat, delegate*<float*, byte*, int, void> fromFloat)
+    {
+        ref var k = ref _types[(int)type];
+        k.VecDotType = vecDotType;
+        k.VecDot = dot;
+        k.ToFloat = toFloat;
+        if (fromFloat != null) k.FromFloat = fromFloat;
+    }
+}
