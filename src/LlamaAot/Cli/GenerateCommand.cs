@@ -116,18 +116,17 @@ internal static class GenerateCommand
             CacheType = cacheType,
             Threads = threads,
         });
-        ctx.Stderr.WriteLine(loaded.Banner());
-        if (ctxSize > loaded.Model.Config.ContextLength)
-        {
-            ctx.Stderr.WriteLine($"warning: context {ctxSize} is larger than the {loaded.Model.Config.ContextLength} the model was trained with");
-        }
-
         int[] ids = loaded.Tokenizer.Encode(text, addBos: true);
         if (ids.Length == 0) ids = [loaded.Vocab.BosId >= 0 ? loaded.Vocab.BosId : 0];
         int room = loaded.Model.ContextSize - ids.Length;
         if (ids.Length >= loaded.Model.ContextSize)
         {
             throw new LlamaAotException($"the prompt is {ids.Length} tokens long but the context holds {loaded.Model.ContextSize} (use -c to enlarge it)");
+        }
+        ctx.Stderr.WriteLine(loaded.Banner());
+        if (ctxSize > loaded.Model.Config.ContextLength)
+        {
+            ctx.Stderr.WriteLine($"warning: context {ctxSize} is larger than the {loaded.Model.Config.ContextLength} the model was trained with");
         }
         if (nPredict > room)
         {

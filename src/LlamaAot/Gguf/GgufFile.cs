@@ -131,12 +131,17 @@ public sealed unsafe class GgufFile : IDisposable
         {
             throw c.Error($"tensor count {nTensors} cannot fit in the {length}-byte file", 8);
         }
+        if (nTensors > int.MaxValue)
+        {
+            throw c.Error($"tensor count {nTensors} is more than the {int.MaxValue} this reader supports", 8);
+        }
         if (nKv > (ulong)c.Remaining / MinKvBytes)
         {
             throw c.Error($"metadata count {nKv} cannot fit in the {length}-byte file", 16);
         }
 
         var metadata = new GgufMetadata();
+        long alignmentAt = -1;
         for (ulong i = 0; i < nKv; i++)
         {
             long at = c.Position;
@@ -146,17 +151,21 @@ public sealed unsafe class GgufFile : IDisposable
             if (!GgufValueTypes.IsDefined(typeId)) throw c.Error($"metadata key '{key}' has unknown value type {typeId}", typeAt);
             var value = ReadValue(ref c, (GgufValueType)typeId, key, 0);
             if (!metadata.TryAdd(key, value)) throw c.Error($"duplicate metadata key '{key}'", at);
+            if (key == AlignmentKey) alignmentAt = at;
         }
 
         uint alignment = DefaultAlignment;
         if (metadata.TryGetValue(AlignmentKey, out var alignValue))
         {
-            if (alignValue.Value is not uint a) throw c.Error($"{AlignmentKey} must be u32, found {GgufValueTypes.Name(alignValue.Type)}", 24);
-            if (a == 0 || (a & (a - 1)) != 0) throw c.Error($"{AlignmentKey} = {a} is not a power of two", 24);
+            // Errors point at the general.alignment entry itself, wherever it sits among the keys.
+            if (alignValue.Value is not uint a) throw c.Error($"{AlignmentKey} must be u32, found {GgufValueTypes.Name(alignValue.Type)}", alignmentAt);
+            if (a == 0 || (a & (a - 1)) != 0) throw c.Error($"{AlignmentKey} = {a} is not a power of two", alignmentAt);
             alignment = a;
         }
 
-        var tensors = new List<GgufTensorInfo>((int)nTensors);
+        // The count is only bounded by the file size, so it must not size an allocation: a huge (even sparse) file
+        // could otherwise ask for gigabytes before the first entry is checked.
+        var tensors = new List<GgufTensorInfo>((int)Math.Min(nTensors, 1024));
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (ulong i = 0; i < nTensors; i++)
         {

@@ -45,7 +45,12 @@ public sealed class GgufWriter
     public void AddTensor(string name, GgmlType type, long[] dims, byte[] data)
     {
         AddTensor(name, type, dims, s => s.Write(data));
-        if (_tensors[^1].ByteSize != data.Length) throw new ArgumentException($"tensor '{name}' needs {_tensors[^1].ByteSize} bytes, got {data.Length}");
+        if (_tensors[^1].ByteSize != data.Length)
+        {
+            long needed = _tensors[^1].ByteSize;
+            _tensors.RemoveAt(_tensors.Count - 1);   // leave the writer as it was: a rejected tensor must not be written
+            throw new ArgumentException($"tensor '{name}' needs {needed} bytes, got {data.Length}");
+        }
     }
 
     /// <summary>A writer pre-filled with everything in <paramref name="file"/>; tensor bytes are streamed from its mapping.</summary>
