@@ -5,6 +5,7 @@ using LlamaAot.Gguf;
 using LlamaAot.Kernels.Dispatch;
 using LlamaAot.Kernels.Ops;
 using LlamaAot.Kernels.Quants;
+using LlamaAot.Scheduler;
 
 namespace LlamaAot.Model;
 
@@ -37,12 +38,18 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly float* _hb;      // (batch, n_ff) gate, then silu(gate)·up
     private readonly float* _hb2;     // (batch, n_ff) up
     private readonly float* _proj;    // (batch, dim) sub-layer output before the residual add
-    private readonly float* _scores;  // (n_ctx) attention scores of one head
-    private readonly byte* _qHead;    // (head_dim) one query head in the cache's element type
+    private readonly float* _scores;  // (threads, n_ctx) attention scores of one head, per thread
+    private readonly byte* _qHead;    // (threads, head_dim) one query head in the cache's element type, per thread
+    private readonly WorkerPool _pool;
+    private readonly MatMulJob* _mm;  // parallel-region parameters, reused by every call
+    private readonly ConvertJob* _cv;
+    private readonly AttentionJob* _aj;
     private readonly byte* _act;      // (batch, max row) activations in a weight's vec_dot format
     private readonly float* _logits;  // (batch or 1, vocab)
-    private GgmlType _actType;        // what _act currently holds, so Q/K/V (gate/up) quantize once
+    private readonly long _actSlotBytes;
+    private GgmlType _actType;        // what _actBuffer holds, so q/k/v (gate/up) convert x once
     private float* _actSource;
+    private byte* _actBuffer;
 
     public LlamaModel(GgufFile file, ModelOptions options)
     {
@@ -69,10 +76,15 @@ public sealed unsafe class LlamaModel : IDisposable
         _hb = Alloc<float>((long)b * c.FeedForwardLength);
         _hb2 = Alloc<float>((long)b * c.FeedForwardLength);
         _proj = Alloc<float>((long)b * c.EmbeddingLength);
-        _scores = Alloc<float>(ctx);
-        _qHead = (byte*)Alloc<float>(c.HeadDim);
+        _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount());
+        _scores = Alloc<float>((long)ctx * _pool.ThreadCount);
+        _qHead = (byte*)Alloc<float>((long)c.HeadDim * _pool.ThreadCount);
+        _mm = Alloc<MatMulJob>(1);
+        _cv = Alloc<ConvertJob>(1);
+        _aj = Alloc<AttentionJob>(1);
         int widest = Math.Max(Math.Max(c.EmbeddingLength, c.FeedForwardLength), c.QDim);
-        _act = (byte*)Alloc<float>((long)b * widest);   // fp32 is the widest activation format
+        _actSlotBytes = (long)b * widest * sizeof(float);   // fp32 is the widest activation format
+        _act = (byte*)Alloc<byte>(3 * _actSlotBytes);       // one slot per product of a region
         _logits = Alloc<float>((AllLogits ? (long)b : 1) * c.VocabSize);
     }
 
@@ -96,6 +108,7 @@ public sealed unsafe class LlamaModel : IDisposable
     public int BatchSize { get; }
     public bool AllLogits { get; }
     public KernelIsa Isa => _k.Isa;
+    public int Threads => _pool.ThreadCount;
     public GgufFile File => _file;
 
     /// <summary>Logits of row <paramref name="row"/> of the last batch (row 0 unless AllLogits).</summary>
@@ -137,9 +150,7 @@ public sealed unsafe class LlamaModel : IDisposable
 
             // Attention sub-layer: xb = rmsnorm(x)·attn_norm; q, k, v projections.
             Norm(_x, w.AttnNorm, _xb, n);
-            MatMul(w.Wq, _xb, _q, n);
-            MatMul(w.Wk, _xb, _kNew, n);
-            MatMul(w.Wv, _xb, _vNew, n);
+            MatMul(n, _xb, w.Wq, _q, w.Wk, _kNew, w.Wv, _vNew);
 
             // Rotate q and k by their positions, then append k and v to the cache.
             for (int b = 0; b < n; b++)
@@ -153,26 +164,26 @@ public sealed unsafe class LlamaModel : IDisposable
             }
 
             // Causal attention: token b sees cache positions 0..pos+b.
-            for (int b = 0; b < n; b++) Attend(l, pos + b, _q + (long)b * c.QDim, _attn + (long)b * c.QDim);
+            Attention(l, pos, n);
             _actSource = null;
 
             // Output projection and residual connection back into x.
-            MatMul(w.Wo, _attn, _proj, n);
+            MatMul(n, _attn, w.Wo, _proj);
             _k.Add(_x, _proj, n * dim);
 
             // Feed-forward sub-layer: x += down(silu(gate(xb)) · up(xb)).
             Norm(_x, w.FfnNorm, _xb, n);
-            MatMul(w.WGate, _xb, _hb, n);
-            MatMul(w.WUp, _xb, _hb2, n);
+            MatMul(n, _xb, w.WGate, _hb, w.WUp, _hb2);
             _k.SiluMul(_hb, _hb2, n * c.FeedForwardLength);
-            MatMul(w.WDown, _hb, _proj, n);
+            _actSource = null;
+            MatMul(n, _hb, w.WDown, _proj);
             _k.Add(_x, _proj, n * dim);
         }
 
         // Final norm and the vocabulary projection: for every row, or only the last token's.
         int first = AllLogits ? 0 : n - 1;
         Norm(_x + (long)first * dim, Weights.OutputNorm, _xb, n - first);
-        MatMul(Weights.Output, _xb, _logits, n - first);
+        MatMul(n - first, _xb, Weights.Output, _logits);
     }
 
     /// <summary>y = rmsnorm(x)·weight for each of n rows.</summary>
@@ -186,28 +197,68 @@ public sealed unsafe class LlamaModel : IDisposable
         }
     }
 
-    /// <summary>y[b, r] = W[r] · x[b] for n rows of x: x is first converted to W's activation format (once per
-    /// source buffer and format, so the q/k/v and gate/up projections share it).</summary>
-    private void MatMul(in WeightMatrix w, float* x, float* y, int n)
+    /// <summary>y[b, r] = W[r] · x[b] for n rows of x, for up to three weights reading the same x in one parallel
+    /// region. x is converted to each weight's activation format once (shared when the formats agree).</summary>
+    private void MatMul(int n, float* x, in WeightMatrix w1, float* y1)
+    {
+        _mm->Count = 1;
+        _mm->A = Item(n, x, w1, y1, 0);
+        _pool.Run(&MatMulJob.Work, _mm);
+    }
+
+    private void MatMul(int n, float* x, in WeightMatrix w1, float* y1, in WeightMatrix w2, float* y2)
+    {
+        _mm->Count = 2;
+        var a = Item(n, x, w1, y1, 0);
+        var b = Item(n, x, w2, y2, 1);
+        _mm->A = a;
+        _mm->B = b;
+        _pool.Run(&MatMulJob.Work, _mm);
+    }
+
+    private void MatMul(int n, float* x, in WeightMatrix w1, float* y1, in WeightMatrix w2, float* y2, in WeightMatrix w3, float* y3)
+    {
+        _mm->Count = 3;
+        var a = Item(n, x, w1, y1, 0);
+        var b = Item(n, x, w2, y2, 1);
+        var c = Item(n, x, w3, y3, 2);
+        _mm->A = a;
+        _mm->B = b;
+        _mm->C = c;
+        _pool.Run(&MatMulJob.Work, _mm);
+    }
+
+    /// <summary>Parameters of one product; converts x into activation slot <paramref name="slot"/> unless an earlier
+    /// slot of this region already holds x in the same format.</summary>
+    private MatMulItem Item(int n, float* x, in WeightMatrix w, float* y, int slot)
     {
         ref readonly var tk = ref _k[w.Type];
         var vdt = tk.VecDotType;
         long actRowBytes = GgmlTypes.RowBytes(vdt, w.Cols);
-        if (_actSource != x || _actType != vdt)
+        byte* act;
+        if (_actSource == x && _actType == vdt)
         {
-            var fromFloat = _k[vdt].FromFloat;
-            for (int b = 0; b < n; b++) fromFloat(x + (long)b * w.Cols, _act + b * actRowBytes, w.Cols);
+            act = _actBuffer;
+        }
+        else
+        {
+            act = _act + slot * _actSlotBytes;
+            _cv->Src = x;
+            _cv->Dst = act;
+            _cv->Cols = w.Cols;
+            _cv->DstRowBytes = actRowBytes;
+            _cv->Batch = n;
+            _cv->FromFloat = _k[vdt].FromFloat;
+            _pool.Run(&ConvertJob.Work, _cv);
             _actSource = x;
             _actType = vdt;
+            _actBuffer = act;
         }
-        var dot = tk.VecDot;
-        for (int r = 0; r < w.Rows; r++)
+        return new MatMulItem
         {
-            byte* row = w.Row(r);
-            for (int b = 0; b < n; b++) y[(long)b * w.Rows + r] = dot(row, _act + b * actRowBytes, w.Cols);
-        }
-        // The next projection reads a different buffer; forget the cached activations if y overwrote the source.
-        if (y == _actSource) _actSource = null;
+            W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Act = act, ActRowBytes = actRowBytes,
+            Y = y, Batch = n, Dot = tk.VecDot,
+        };
     }
 
     private void StoreCache(byte* dst, float* src)
@@ -217,40 +268,20 @@ public sealed unsafe class LlamaModel : IDisposable
         else Buffer.MemoryCopy(src, dst, n * 4L, n * 4L);
     }
 
-    /// <summary>Grouped-query attention of one token at position p: each query head h reads kv head h / (n_head / n_kv).</summary>
-    private void Attend(int layer, int p, float* q, float* output)
+    /// <summary>Causal grouped-query attention for tokens pos..pos+n-1, (token, head) pairs split across threads.</summary>
+    private void Attention(int layer, int pos, int n)
     {
         var c = Config;
-        int hd = c.HeadDim, group = c.HeadCount / c.HeadCountKv;
-        float scale = 1f / MathF.Sqrt(hd);
         var cacheType = Cache.Type == KvCacheType.F16 ? GgmlType.F16 : GgmlType.F32;
-        ref readonly var kk = ref _k[cacheType];
-        int es = Cache.ElementSize;
-        for (int h = 0; h < c.HeadCount; h++)
+        *_aj = new AttentionJob
         {
-            int kvOff = h / group * hd;
-            // Scores q·k / sqrt(head_dim); the query is rounded to the cache's type as ggml's vec_dot does.
-            kk.FromFloat(q + h * hd, _qHead, hd);
-            for (int t = 0; t <= p; t++) _scores[t] = kk.VecDot(Cache.Key(layer, t) + kvOff * es, _qHead, hd) * scale;
-            _k.Softmax(_scores, p + 1);
-
-            // Weighted sum of the values.
-            float* o = output + h * hd;
-            new Span<float>(o, hd).Clear();
-            for (int t = 0; t <= p; t++)
-            {
-                float a = _scores[t];
-                byte* v = Cache.Value(layer, t) + kvOff * es;
-                if (es == 2)
-                {
-                    for (int i = 0; i < hd; i++) o[i] += a * Fp16.ToFloat(((ushort*)v)[i]);
-                }
-                else
-                {
-                    for (int i = 0; i < hd; i++) o[i] += a * ((float*)v)[i];
-                }
-            }
-        }
+            Q = _q, Out = _attn, Tokens = n, Pos = pos, Heads = c.HeadCount, Group = c.HeadCount / c.HeadCountKv,
+            HeadDim = c.HeadDim, QDim = c.QDim, KvDim = c.KvDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
+            Keys = Cache.Key(layer, 0), Values = Cache.Value(layer, 0), ElementSize = Cache.ElementSize,
+            Scores = _scores, ScoreStride = ContextSize, QHead = _qHead,
+            KeyDot = _k[cacheType].VecDot, QToCache = _k[cacheType].FromFloat, Softmax = _k.Softmax,
+        };
+        _pool.Run(&AttentionJob.Work, _aj);
     }
 
     private T* Alloc<T>(long count) where T : unmanaged
@@ -264,6 +295,7 @@ public sealed unsafe class LlamaModel : IDisposable
 
     public void Dispose()
     {
+        _pool.Dispose();
         foreach (nint p in _allocations) NativeMemory.AlignedFree((void*)p);
         _allocations.Clear();
         _rope.Dispose();

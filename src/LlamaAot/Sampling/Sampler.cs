@@ -24,15 +24,6 @@ public sealed class Sampler
     // heap churns and an O(n) quickselect wins.
     private const int HeapSelectMaxK = 1024;
 
-    // Top-p over more candidates than this first buckets them by logit (see KeepNucleus): the weighted
-    // quickselect alone is O(n) but branchy and scattered, and the bucket pass streams instead.
-    private const int NucleusBucketingMinCount = 2048;
-    private const int NucleusBuckets = 512;
-
-    // Beyond this many nats below the top logit a token's mass is < e^-40 of the top's, so finer buckets
-    // there would only spread the buckets that matter thinner.
-    private const float NucleusMaxSpread = 40f;
-
     private readonly SamplerOptions _options;
     private readonly Mt19937_64 _rng;
 
@@ -51,10 +42,6 @@ public sealed class Sampler
     // Generation stamps for deduplicating the penalty window without clearing a vocab-sized set per token.
     private readonly int[] _seenStamp;
     private int _stamp;
-
-    // Per-bucket mass and population for the bucketed top-p pass.
-    private readonly double[] _bucketMass = new double[NucleusBuckets];
-    private readonly int[] _bucketCount = new int[NucleusBuckets];
 
     // Sum of _drawWeights over the survivors, kept between filtering and drawing.
     private double _totalWeight;
@@ -229,7 +216,7 @@ public sealed class Sampler
         // top-p's mass is still measured against every top-k survivor (`total`), as in the chain.
         if (o.TopP < 1f)
         {
-            count = KeepNucleus(ids[..count], max, o.TopP * total);
+            count = KeepNucleus(keys, weights, ids[..count], o.TopP * total);
         }
 
         // Temperature last, on the survivors only, exactly as llama.cpp's default order does.
@@ -306,109 +293,10 @@ public sealed class Sampler
     }
 
     // Top-p: moves the smallest set of best-ranked candidates whose mass reaches `targetMass` to the front
-    // and returns its size (at least 1). That set is a prefix of the ranking, so nothing needs sorting.
-    // Large candidate sets are first bucketed by distance below the top logit (bucket order agrees with
-    // the ranking): one streaming pass finds the bucket where the mass crosses the target, every better
-    // bucket is kept whole, and only that one bucket goes through the exact weighted selection.
-    private int KeepNucleus(Span<int> ids, float max, double targetMass)
-    {
-        float[] keys = _logits;
-        float[] weights = _weights;
-        if (ids.Length < NucleusBucketingMinCount)
-        {
-            return WeightedSelect(keys, weights, ids, targetMass);
-        }
-
-        float min = max;
-        for (int i = 0; i < ids.Length; i++)
-        {
-            float key = keys[ids[i]];
-            if (key < min && key > float.NegativeInfinity)
-            {
-                min = key;
-            }
-        }
-        float spread = Math.Min(max - min, NucleusMaxSpread);
-        if (!(spread > 0f))
-        {
-            return WeightedSelect(keys, weights, ids, targetMass);
-        }
-        float scale = NucleusBuckets / spread;
-
-        double[] mass = _bucketMass;
-        int[] population = _bucketCount;
-        Array.Clear(mass);
-        Array.Clear(population);
-        for (int i = 0; i < ids.Length; i++)
-        {
-            int id = ids[i];
-            int b = Bucket(keys[id], max, scale);
-            mass[b] += weights[id];
-            population[b]++;
-        }
-
-        int crossing = -1;
-        int before = 0;
-        double massBefore = 0;
-        for (int b = 0; b < NucleusBuckets; b++)
-        {
-            if (massBefore + mass[b] >= targetMass)
-            {
-                crossing = b;
-                break;
-            }
-            massBefore += mass[b];
-            before += population[b];
-        }
-        if (crossing < 0)
-        {
-            // Rounding left the total a hair short of p * total: keep everything.
-            return ids.Length;
-        }
-
-        // Gather buckets up to the crossing one to the front, then the crossing bucket behind the rest.
-        int kept = 0;
-        for (int i = 0; i < ids.Length; i++)
-        {
-            int id = ids[i];
-            if (Bucket(keys[id], max, scale) <= crossing)
-            {
-                ids[i] = ids[kept];
-                ids[kept++] = id;
-            }
-        }
-        int lo = 0;
-        int hi = kept - 1;
-        while (true)
-        {
-            while (lo <= hi && Bucket(keys[ids[lo]], max, scale) < crossing)
-            {
-                lo++;
-            }
-            while (lo <= hi && Bucket(keys[ids[hi]], max, scale) == crossing)
-            {
-                hi--;
-            }
-            if (lo >= hi)
-            {
-                break;
-            }
-            Swap(ids, lo, hi);
-        }
-
-        return before + WeightedSelect(keys, weights, ids[before..kept], targetMass - massBefore);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Bucket(float key, float max, float scale)
-    {
-        // Monotone in key, so equal keys share a bucket and better keys never land in a later one.
-        float f = (max - key) * scale;
-        return f < NucleusBuckets ? (int)f : NucleusBuckets - 1;
-    }
-
-    // Exact top-p on ids: a quickselect that weighs each partition, O(n) expected.
-    private static int WeightedSelect(float[] keys, float[] weights, Span<int> ids, double targetMass)
+    // and returns its size (at least 1). That set is a prefix of the ranking, so a quickselect that weighs
+    // each partition finds its boundary in O(n) expected time without sorting anything.
+    // (Bucketing by logit first, as llama.cpp does before its sort, measured no faster on 32k vocabs.)
+    private static int KeepNucleus(float[] keys, float[] weights, Span<int> ids, double targetMass)
     {
         int lo = 0;
         int hi = ids.Length - 1;

@@ -1,0 +1,115 @@
+// The forward pass's parallel regions as plain structs plus static work functions, so WorkerPool.Run can take
+// them without allocating. Every output element is computed whole by exactly one thread, in the same order
+// whatever the thread count, so results are identical for any -t.
+using LlamaAot.Scheduler;
+
+namespace LlamaAot.Model;
+
+/// <summary>One matrix product y[b, r] = W[r] · act[b] over a weight's rows.</summary>
+internal unsafe struct MatMulItem
+{
+    public byte* W;
+    public long RowBytes;
+    public int Rows;
+    public int Cols;
+    public byte* Act;
+    public long ActRowBytes;
+    public float* Y;
+    public int Batch;
+    public delegate*<byte*, byte*, int, float> Dot;
+}
+
+/// <summary>Up to three independent products of one layer (q/k/v or gate/up) in a single region.</summary>
+internal unsafe struct MatMulJob
+{
+    public int Count;
+    public MatMulItem A, B, C;
+
+    public static void Work(void* ctx, int ith, int nth)
+    {
+        var job = (MatMulJob*)ctx;
+        for (int i = 0; i < job->Count; i++) RunItem(i == 0 ? &job->A : i == 1 ? &job->B : &job->C, ith, nth);
+    }
+
+    private static void RunItem(MatMulItem* m, int ith, int nth)
+    {
+        var (start, end) = WorkerPool.Split(m->Rows, ith, nth);
+        var dot = m->Dot;
+        for (int r = start; r < end; r++)
+        {
+            byte* row = m->W + r * m->RowBytes;
+            for (int b = 0; b < m->Batch; b++) m->Y[(long)b * m->Rows + r] = dot(row, m->Act + b * m->ActRowBytes, m->Cols);
+        }
+    }
+}
+
+/// <summary>Converts batch rows of fp32 to an activation format, rows split across threads.</summary>
+internal unsafe struct ConvertJob
+{
+    public float* Src;
+    public byte* Dst;
+    public int Cols;
+    public long DstRowBytes;
+    public int Batch;
+    public delegate*<float*, byte*, int, void> FromFloat;
+
+    public static void Work(void* ctx, int ith, int nth)
+    {
+        var job = (ConvertJob*)ctx;
+        var (start, end) = WorkerPool.Split(job->Batch, ith, nth);
+        for (int b = start; b < end; b++) job->FromFloat(job->Src + (long)b * job->Cols, job->Dst + b * job->DstRowBytes, job->Cols);
+    }
+}
+
+/// <summary>Causal attention of a batch: each (token, query head) pair is one unit of work.</summary>
+internal unsafe struct AttentionJob
+{
+    public float* Q;            // (tokens, q_dim)
+    public float* Out;          // (tokens, q_dim)
+    public int Tokens, Pos, Heads, Group, HeadDim, QDim, KvDim, ElementSize, ScoreStride;
+    public float Scale;
+    public byte* Keys;          // cache of this layer: (ctx, kv_dim)
+    public byte* Values;
+    public float* Scores;       // (threads, ctx)
+    public byte* QHead;         // (threads, head_dim · 4 bytes)
+    public delegate*<byte*, byte*, int, float> KeyDot;
+    public delegate*<float*, byte*, int, void> QToCache;
+    public delegate*<float*, int, void> Softmax;
+
+    public static void Work(void* ctx, int ith, int nth)
+    {
+        var j = (AttentionJob*)ctx;
+        var (start, end) = WorkerPool.Split(j->Tokens * j->Heads, ith, nth);
+        float* scores = j->Scores + (long)ith * j->ScoreStride;
+        byte* qh = j->QHead + (long)ith * j->HeadDim * 4;
+        int hd = j->HeadDim, es = j->ElementSize;
+        long rowBytes = (long)j->KvDim * es;
+        for (int unit = start; unit < end; unit++)
+        {
+            int b = unit / j->Heads, h = unit % j->Heads, p = j->Pos + b;
+            long kvOff = (long)(h / j->Group) * hd * es;
+
+            // Scores q·k / sqrt(head_dim); the query is rounded to the cache's type as ggml's vec_dot does.
+            j->QToCache(j->Q + (long)b * j->QDim + h * hd, qh, hd);
+            for (int t = 0; t <= p; t++) scores[t] = j->KeyDot(j->Keys + t * rowBytes + kvOff, qh, hd) * j->Scale;
+            j->Softmax(scores, p + 1);
+
+            // Weighted sum of the values.
+            float* o = j->Out + (long)b * j->QDim + h * hd;
+            new Span<float>(o, hd).Clear();
+            for (int t = 0; t <= p; t++)
+            {
+                float a = scores[t];
+                byte* v = j->Values + t * rowBytes + kvOff;
+                if (es == 2)
+                {
+                    for (int i = 0; i < hd; i++) o[i] += a * Kernels.Quants.Fp16.ToFloat(((ushort*)v)[i]);
+                }
+                else
+                {
+                    for (int i = 0; i < hd; i++) o[i] += a * ((float*)v)[i];
+                }
+            }
+        }
+    }
+}
