@@ -16,12 +16,18 @@ public unsafe struct TypeKernels
     public GgmlType VecDotType;
     /// <summary>dot(weight row, activation row, n elements); null when the type cannot be multiplied yet.</summary>
     public delegate*<byte*, byte*, int, float> VecDot;
+    /// <summary>The dot for matrices with a multiple of 8 rows, where llama.cpp uses a repacked layout with its own
+    /// summation order (Q4_0); null means VecDot serves all matrices.</summary>
+    public delegate*<byte*, byte*, int, float> VecDotRows8;
     /// <summary>Row dequantizer to fp32; null when unsupported.</summary>
     public delegate*<byte*, float*, int, void> ToFloat;
     /// <summary>fp32 → this format (used when the type is an activation format); null otherwise.</summary>
     public delegate*<float*, byte*, int, void> FromFloat;
 
     public readonly bool CanMultiply => VecDot != null;
+
+    /// <summary>The dot to use for a matrix with <paramref name="rows"/> rows.</summary>
+    public readonly delegate*<byte*, byte*, int, float> DotFor(int rows) => rows % 8 == 0 && VecDotRows8 != null ? VecDotRows8 : VecDot;
 }
 
 public sealed unsafe class KernelTable
@@ -38,6 +44,7 @@ public sealed unsafe class KernelTable
     public delegate*<float*, float*, int, void> Add;
     public delegate*<float*, int, int, float*, float*, int, void> RopeAdjacent;
     public delegate*<float*, int, int, float*, float*, int, void> RopeNeox;
+    public delegate*<AttentionArgs*, void> Attention;
 
     public ref readonly TypeKernels this[GgmlType type] => ref _types[(int)type];
 
@@ -127,12 +134,14 @@ public sealed unsafe class KernelTable
         t.Set(GgmlType.BF16, GgmlType.BF16, &DotBF16BF16.Reference, &Dequantize.BF16, &ConvertRow.ToBF16);
         t.Set(GgmlType.Q8_0, GgmlType.Q8_0, &DotQ8_0Q8_0.Reference, &Dequantize.Q8_0, &QuantizeQ8_0.Reference);
         t.Set(GgmlType.Q4_0, GgmlType.Q8_0, &DotQ4_0Q8_0.Reference, &Dequantize.Q4_0, null);
+        t._types[(int)GgmlType.Q4_0].VecDotRows8 = &DotQ4_0Q8_0.ReferenceBlockwise;
         t.RmsNorm = &Ops.RmsNorm.Reference;
         t.Softmax = &Ops.Softmax.Reference;
         t.SiluMul = &Ops.SiluMul.Reference;
         t.Add = &Ops.Add.Reference;
         t.RopeAdjacent = &Rope.AdjacentReference;
         t.RopeNeox = &Rope.NeoxReference;
+        t.Attention = &FlashAttention.Reference;
         return t;
     }
 

@@ -1,26 +1,48 @@
-// Q4_0 weights · Q8_0 activations, integer products per block scaled by both fp16 scales.
+// Q4_0 weights · Q8_0 activations. Weight element i of a block is (low nibble of qs[i] − 8) for i < 16 and
+// (high nibble of qs[i − 16] − 8) above.
+using System.Runtime.CompilerServices;
 using LlamaAot.Kernels.Quants;
 
 namespace LlamaAot.Kernels.Dot;
 
 public static unsafe partial class DotQ4_0Q8_0
 {
-    /// <summary>Spec: Σ_blocks d_w·d_a·Σ_j (nibble_j − 8)·q_j, integer inner sums (ggml_vec_dot_q4_0_q8_0_generic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Weight(BlockQ4_0* x, int i) => i < 16 ? (x->Qs[i] & 0x0F) - 8 : (x->Qs[i - 16] >> 4) - 8;
+
+    /// <summary>Spec: the 8-lane order of <see cref="DotQ8_0Q8_0.Reference"/> (ggml_vec_dot_q4_0_q8_0, AVX2).</summary>
     public static float Reference(byte* w, byte* a, int n)
     {
         var x = (BlockQ4_0*)w;
         var y = (BlockQ8_0*)a;
-        float sum = 0;
+        float* acc = stackalloc float[8];
+        for (int j = 0; j < 8; j++) acc[j] = 0;
+        for (int b = 0; b < n / BlockQ4_0.QK; b++)
+        {
+            float d = Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D);
+            for (int j = 0; j < 8; j++)
+            {
+                int s = 0;
+                for (int i = 4 * j; i < 4 * j + 4; i++) s += Weight(x + b, i) * y[b].Qs[i];
+                acc[j] = MathF.FusedMultiplyAdd(d, s, acc[j]);
+            }
+        }
+        return Reductions.Hsum8(acc);
+    }
+
+    /// <summary>Spec for matrices whose row count is a multiple of 8, which llama.cpp repacks to q4_0_8x8 on x86:
+    /// the whole-block int32 sum, then acc = fma(sumi, d_w·d_a, acc) block after block.</summary>
+    public static float ReferenceBlockwise(byte* w, byte* a, int n)
+    {
+        var x = (BlockQ4_0*)w;
+        var y = (BlockQ8_0*)a;
+        float acc = 0;
         for (int b = 0; b < n / BlockQ4_0.QK; b++)
         {
             int sumi = 0;
-            for (int j = 0; j < BlockQ4_0.QK / 2; j++)
-            {
-                sumi += ((x[b].Qs[j] & 0x0F) - 8) * y[b].Qs[j];
-                sumi += ((x[b].Qs[j] >> 4) - 8) * y[b].Qs[j + 16];
-            }
-            sum += sumi * (Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D));
+            for (int i = 0; i < BlockQ4_0.QK; i++) sumi += Weight(x + b, i) * y[b].Qs[i];
+            acc = MathF.FusedMultiplyAdd(sumi, Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D), acc);
         }
-        return sum;
+        return acc;
     }
 }

@@ -22,10 +22,17 @@ public static unsafe partial class Softmax
 
 public static unsafe partial class SiluMul
 {
-    /// <summary>gate[i] = silu(gate[i]) · up[i], silu(g) = g / (1 + e^−g).</summary>
+    /// <summary>gate[i] = silu(gate[i]) · up[i], silu(g) = g / (1 + e^−g): ggml_vec_swiglu_f32 on AVX-512, which uses
+    /// ggml_v_expf for whole 16-element groups and libm's expf for the rest.</summary>
     public static void Reference(float* gate, float* up, int n)
     {
-        for (int i = 0; i < n; i++)
+        int whole = n & ~15;
+        for (int i = 0; i < whole; i++)
+        {
+            float g = gate[i];
+            gate[i] = g / (1f + ExpF.Ggml(0f - g)) * up[i];
+        }
+        for (int i = whole; i < n; i++)
         {
             float g = gate[i];
             gate[i] = g / (1f + MathF.Exp(-g)) * up[i];

@@ -39,6 +39,8 @@ public sealed unsafe class RopeTable : IDisposable
     }
 }
 
+/// <summary>The rotation is written as the fused form GCC emits for ggml's rotate_pairs
+/// (x0·cos − x1·sin with one fma, x0·sin + x1·cos with one fma), which is what llama.cpp computes.</summary>
 public static unsafe partial class Rope
 {
     /// <summary>Adjacent pairs (x[2i], x[2i+1]) rotated by theta(pos, i) — ggml's "normal" mode used by llama GGUFs.
@@ -51,8 +53,8 @@ public static unsafe partial class Rope
             for (int i = 0; i < pairs; i++)
             {
                 float x0 = v[2 * i], x1 = v[2 * i + 1];
-                v[2 * i] = x0 * cos[i] - x1 * sin[i];
-                v[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+                v[2 * i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+                v[2 * i + 1] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
             }
         }
     }
@@ -66,8 +68,8 @@ public static unsafe partial class Rope
             for (int i = 0; i < pairs; i++)
             {
                 float x0 = v[i], x1 = v[i + pairs];
-                v[i] = x0 * cos[i] - x1 * sin[i];
-                v[i + pairs] = x0 * sin[i] + x1 * cos[i];
+                v[i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+                v[i + pairs] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
             }
         }
     }

@@ -38,8 +38,7 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly float* _hb;      // (batch, n_ff) gate, then silu(gate)·up
     private readonly float* _hb2;     // (batch, n_ff) up
     private readonly float* _proj;    // (batch, dim) sub-layer output before the residual add
-    private readonly float* _scores;  // (threads, n_ctx) attention scores of one head, per thread
-    private readonly byte* _qHead;    // (threads, head_dim) one query head in the cache's element type, per thread
+    private readonly byte* _attnScratch; // (threads, 2 · head_dim) query in cache type + value accumulator, per thread
     private readonly WorkerPool _pool;
     private readonly MatMulJob* _mm;  // parallel-region parameters, reused by every call
     private readonly ConvertJob* _cv;
@@ -77,8 +76,7 @@ public sealed unsafe class LlamaModel : IDisposable
         _hb2 = Alloc<float>((long)b * c.FeedForwardLength);
         _proj = Alloc<float>((long)b * c.EmbeddingLength);
         _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount());
-        _scores = Alloc<float>((long)ctx * _pool.ThreadCount);
-        _qHead = (byte*)Alloc<float>((long)c.HeadDim * _pool.ThreadCount);
+        _attnScratch = (byte*)Alloc<float>(2L * c.HeadDim * _pool.ThreadCount);
         _mm = Alloc<MatMulJob>(1);
         _cv = Alloc<ConvertJob>(1);
         _aj = Alloc<AttentionJob>(1);
@@ -257,7 +255,7 @@ public sealed unsafe class LlamaModel : IDisposable
         return new MatMulItem
         {
             W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Act = act, ActRowBytes = actRowBytes,
-            Y = y, Batch = n, Dot = tk.VecDot,
+            Y = y, Batch = n, Dot = tk.DotFor(w.Rows),
         };
     }
 
@@ -278,8 +276,7 @@ public sealed unsafe class LlamaModel : IDisposable
             Q = _q, Out = _attn, Tokens = n, Pos = pos, Heads = c.HeadCount, Group = c.HeadCount / c.HeadCountKv,
             HeadDim = c.HeadDim, QDim = c.QDim, KvDim = c.KvDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
             Keys = Cache.Key(layer, 0), Values = Cache.Value(layer, 0), ElementSize = Cache.ElementSize,
-            Scores = _scores, ScoreStride = ContextSize, QHead = _qHead,
-            KeyDot = _k[cacheType].VecDot, QToCache = _k[cacheType].FromFloat, Softmax = _k.Softmax,
+            Scratch = _attnScratch, KeyDot = _k[cacheType].VecDot, QToCache = _k[cacheType].FromFloat, Attend = _k.Attention,
         };
         _pool.Run(&AttentionJob.Work, _aj);
     }

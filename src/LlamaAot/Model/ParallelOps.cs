@@ -66,50 +66,40 @@ internal unsafe struct AttentionJob
 {
     public float* Q;            // (tokens, q_dim)
     public float* Out;          // (tokens, q_dim)
-    public int Tokens, Pos, Heads, Group, HeadDim, QDim, KvDim, ElementSize, ScoreStride;
+    public int Tokens, Pos, Heads, Group, HeadDim, QDim, KvDim, ElementSize;
     public float Scale;
     public byte* Keys;          // cache of this layer: (ctx, kv_dim)
     public byte* Values;
-    public float* Scores;       // (threads, ctx)
-    public byte* QHead;         // (threads, head_dim · 4 bytes)
+    public byte* Scratch;       // (threads, 2 · head_dim · 4 bytes)
     public delegate*<byte*, byte*, int, float> KeyDot;
     public delegate*<float*, byte*, int, void> QToCache;
-    public delegate*<float*, int, void> Softmax;
+    public delegate*<Kernels.Ops.AttentionArgs*, void> Attend;
 
     public static void Work(void* ctx, int ith, int nth)
     {
         var j = (AttentionJob*)ctx;
         var (start, end) = WorkerPool.Split(j->Tokens * j->Heads, ith, nth);
-        float* scores = j->Scores + (long)ith * j->ScoreStride;
-        byte* qh = j->QHead + (long)ith * j->HeadDim * 4;
         int hd = j->HeadDim, es = j->ElementSize;
-        long rowBytes = (long)j->KvDim * es;
+        byte* scratch = j->Scratch + (long)ith * 2 * hd * 4;
+        Kernels.Ops.AttentionArgs a;
+        a.RowBytes = (long)j->KvDim * es;
+        a.HeadDim = hd;
+        a.Scale = j->Scale;
+        a.F16 = es == 2;
+        a.QueryScratch = scratch;
+        a.AccScratch = (float*)(scratch + hd * 4);
+        a.KeyDot = j->KeyDot;
+        a.QueryToCache = j->QToCache;
         for (int unit = start; unit < end; unit++)
         {
-            int b = unit / j->Heads, h = unit % j->Heads, p = j->Pos + b;
+            int b = unit / j->Heads, h = unit % j->Heads;
             long kvOff = (long)(h / j->Group) * hd * es;
-
-            // Scores q·k / sqrt(head_dim); the query is rounded to the cache's type as ggml's vec_dot does.
-            j->QToCache(j->Q + (long)b * j->QDim + h * hd, qh, hd);
-            for (int t = 0; t <= p; t++) scores[t] = j->KeyDot(j->Keys + t * rowBytes + kvOff, qh, hd) * j->Scale;
-            j->Softmax(scores, p + 1);
-
-            // Weighted sum of the values.
-            float* o = j->Out + (long)b * j->QDim + h * hd;
-            new Span<float>(o, hd).Clear();
-            for (int t = 0; t <= p; t++)
-            {
-                float a = scores[t];
-                byte* v = j->Values + t * rowBytes + kvOff;
-                if (es == 2)
-                {
-                    for (int i = 0; i < hd; i++) o[i] += a * Kernels.Quants.Fp16.ToFloat(((ushort*)v)[i]);
-                }
-                else
-                {
-                    for (int i = 0; i < hd; i++) o[i] += a * ((float*)v)[i];
-                }
-            }
+            a.Query = j->Q + (long)b * j->QDim + h * hd;
+            a.Output = j->Out + (long)b * j->QDim + h * hd;
+            a.Keys = j->Keys + kvOff;
+            a.Values = j->Values + kvOff;
+            a.Positions = j->Pos + b + 1;   // causal: token b sees positions 0..pos+b
+            j->Attend(&a);
         }
     }
 }

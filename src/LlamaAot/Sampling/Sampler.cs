@@ -72,7 +72,8 @@ public sealed class Sampler
     /// <summary>
     /// Chooses the next token. <paramref name="history"/> is every token so far (prompt and generated);
     /// only its last <see cref="SamplerOptions.RepeatLastN"/> are penalised. With temperature above 0
-    /// this consumes exactly one random number per call, so the stream stays aligned across runs.
+    /// each call consumes exactly one random number (none if every logit is -inf), whatever the shape of
+    /// the distribution, so two runs that see the same logits stay in step.
     /// </summary>
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
     {

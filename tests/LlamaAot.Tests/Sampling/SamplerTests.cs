@@ -343,6 +343,17 @@ public sealed class SamplerTests
         Assert.Equal(0, freq[3]);
         Assert.Equal(0, freq[20]);
         Assert.True(freq.Count(f => f > 0) == vocab - 2, "every finite token should be drawn sometimes");
+
+        // Top-k and top-p must rank NaN below everything too, not just leave it out of the draw.
+        var ids = new int[vocab];
+        var probs = new double[vocab];
+        int n = new Sampler(vocab, Plain() with { TopK = 5 }).Distribution(logits, NoHistory, ids, probs);
+        Assert.Equal([0, 1, 2, 4, 5], ids[..n].Order());
+        Assert.All(probs[..n], p => Assert.Equal(0.2, p, 1e-6));
+
+        n = new Sampler(vocab, Plain() with { TopP = 0.99f }).Distribution(logits, NoHistory, ids, probs);
+        Assert.Equal(Enumerable.Range(0, vocab).Where(i => i != 3 && i != 20), ids[..n].Order());
+        Assert.All(probs[..n], p => Assert.Equal(1.0 / (vocab - 2), p, 1e-6));
     }
 
     // ---- exact check against a naive reference chain ----
