@@ -1,6 +1,7 @@
 // The one place kernels are chosen: at start-up a KernelTable is filled with function pointers for one ISA path,
 // indexed by tensor type. Hot loops call through these pointers and never test ISA flags or use interfaces.
 using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Ops;
 using LlamaAot.Kernels.Quants;
 
@@ -19,6 +20,10 @@ public unsafe struct TypeKernels
     /// <summary>The dot for matrices with a multiple of 8 rows, where llama.cpp uses a repacked layout with its own
     /// summation order (Q4_0); null means VecDot serves all matrices.</summary>
     public delegate*<byte*, byte*, int, float> VecDotRows8;
+    /// <summary>Row-range matrix product (tiled for this type and path); null means the generic loop over VecDot.</summary>
+    public delegate*<MatMulArgs*, int, int, void> Gemm;
+    /// <summary>Row-range product for matrices with a multiple of 8 rows (pairs with VecDotRows8).</summary>
+    public delegate*<MatMulArgs*, int, int, void> GemmRows8;
     /// <summary>Row dequantizer to fp32; null when unsupported.</summary>
     public delegate*<byte*, float*, int, void> ToFloat;
     /// <summary>fp32 → this format (used when the type is an activation format); null otherwise.</summary>
@@ -28,6 +33,13 @@ public unsafe struct TypeKernels
 
     /// <summary>The dot to use for a matrix with <paramref name="rows"/> rows.</summary>
     public readonly delegate*<byte*, byte*, int, float> DotFor(int rows) => rows % 8 == 0 && VecDotRows8 != null ? VecDotRows8 : VecDot;
+
+    /// <summary>The row-range product to use for a matrix with <paramref name="rows"/> rows.</summary>
+    public readonly delegate*<MatMulArgs*, int, int, void> GemmFor(int rows)
+    {
+        if (rows % 8 == 0 && VecDotRows8 != null) return GemmRows8 != null ? GemmRows8 : &MatMul.MatMul.Rows;
+        return Gemm != null ? Gemm : &MatMul.MatMul.Rows;
+    }
 }
 
 public sealed unsafe class KernelTable

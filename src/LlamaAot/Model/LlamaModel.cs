@@ -3,6 +3,7 @@
 using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
 using LlamaAot.Kernels.Dispatch;
+using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Ops;
 using LlamaAot.Kernels.Quants;
 using LlamaAot.Scheduler;
@@ -200,35 +201,30 @@ public sealed unsafe class LlamaModel : IDisposable
     private void MatMul(int n, float* x, in WeightMatrix w1, float* y1)
     {
         _mm->Count = 1;
-        _mm->A = Item(n, x, w1, y1, 0);
+        _mm->A = Item(n, x, w1, y1, 0, out _mm->GemmA);
         _pool.Run(&MatMulJob.Work, _mm);
     }
 
     private void MatMul(int n, float* x, in WeightMatrix w1, float* y1, in WeightMatrix w2, float* y2)
     {
         _mm->Count = 2;
-        var a = Item(n, x, w1, y1, 0);
-        var b = Item(n, x, w2, y2, 1);
-        _mm->A = a;
-        _mm->B = b;
+        _mm->A = Item(n, x, w1, y1, 0, out _mm->GemmA);
+        _mm->B = Item(n, x, w2, y2, 1, out _mm->GemmB);
         _pool.Run(&MatMulJob.Work, _mm);
     }
 
     private void MatMul(int n, float* x, in WeightMatrix w1, float* y1, in WeightMatrix w2, float* y2, in WeightMatrix w3, float* y3)
     {
         _mm->Count = 3;
-        var a = Item(n, x, w1, y1, 0);
-        var b = Item(n, x, w2, y2, 1);
-        var c = Item(n, x, w3, y3, 2);
-        _mm->A = a;
-        _mm->B = b;
-        _mm->C = c;
+        _mm->A = Item(n, x, w1, y1, 0, out _mm->GemmA);
+        _mm->B = Item(n, x, w2, y2, 1, out _mm->GemmB);
+        _mm->C = Item(n, x, w3, y3, 2, out _mm->GemmC);
         _pool.Run(&MatMulJob.Work, _mm);
     }
 
     /// <summary>Parameters of one product; converts x into activation slot <paramref name="slot"/> unless an earlier
     /// slot of this region already holds x in the same format.</summary>
-    private MatMulItem Item(int n, float* x, in WeightMatrix w, float* y, int slot)
+    private MatMulArgs Item(int n, float* x, in WeightMatrix w, float* y, int slot, out delegate*<MatMulArgs*, int, int, void> gemm)
     {
         ref readonly var tk = ref _k[w.Type];
         var vdt = tk.VecDotType;
@@ -252,10 +248,11 @@ public sealed unsafe class LlamaModel : IDisposable
             _actType = vdt;
             _actBuffer = act;
         }
-        return new MatMulItem
+        gemm = tk.GemmFor(w.Rows);
+        return new MatMulArgs
         {
             W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Act = act, ActRowBytes = actRowBytes,
-            Y = y, Batch = n, Dot = tk.DotFor(w.Rows),
+            Batch = n, Y = y, YStride = w.Rows, Dot = tk.DotFor(w.Rows),
         };
     }
 

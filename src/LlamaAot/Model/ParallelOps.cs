@@ -1,45 +1,31 @@
 // The forward pass's parallel regions as plain structs plus static work functions, so WorkerPool.Run can take
 // them without allocating. Every output element is computed whole by exactly one thread, in the same order
 // whatever the thread count, so results are identical for any -t.
+using LlamaAot.Kernels.MatMul;
 using LlamaAot.Scheduler;
 
 namespace LlamaAot.Model;
 
-/// <summary>One matrix product y[b, r] = W[r] · act[b] over a weight's rows.</summary>
-internal unsafe struct MatMulItem
-{
-    public byte* W;
-    public long RowBytes;
-    public int Rows;
-    public int Cols;
-    public byte* Act;
-    public long ActRowBytes;
-    public float* Y;
-    public int Batch;
-    public delegate*<byte*, byte*, int, float> Dot;
-}
-
-/// <summary>Up to three independent products of one layer (q/k/v or gate/up) in a single region.</summary>
+/// <summary>Up to three independent products of one layer (q/k/v or gate/up) in a single region; each thread takes
+/// its share of every product's rows.</summary>
 internal unsafe struct MatMulJob
 {
     public int Count;
-    public MatMulItem A, B, C;
+    public MatMulArgs A, B, C;
+    public delegate*<MatMulArgs*, int, int, void> GemmA, GemmB, GemmC;
 
     public static void Work(void* ctx, int ith, int nth)
     {
         var job = (MatMulJob*)ctx;
-        for (int i = 0; i < job->Count; i++) RunItem(i == 0 ? &job->A : i == 1 ? &job->B : &job->C, ith, nth);
+        Run(&job->A, job->GemmA, ith, nth);
+        if (job->Count > 1) Run(&job->B, job->GemmB, ith, nth);
+        if (job->Count > 2) Run(&job->C, job->GemmC, ith, nth);
     }
 
-    private static void RunItem(MatMulItem* m, int ith, int nth)
+    private static void Run(MatMulArgs* m, delegate*<MatMulArgs*, int, int, void> gemm, int ith, int nth)
     {
-        var (start, end) = WorkerPool.Split(m->Rows, ith, nth);
-        var dot = m->Dot;
-        for (int r = start; r < end; r++)
-        {
-            byte* row = m->W + r * m->RowBytes;
-            for (int b = 0; b < m->Batch; b++) m->Y[(long)b * m->Rows + r] = dot(row, m->Act + b * m->ActRowBytes, m->Cols);
-        }
+        var (start, end) = MatMul.Share(m->Rows, ith, nth);
+        if (start < end) gemm(m, start, end);
     }
 }
 
