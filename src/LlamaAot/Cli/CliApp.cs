@@ -86,6 +86,8 @@ public static class CliApp
                 return TokenizeCommand.Run(args[1..], ctx);
             case "perplexity":
                 return PerplexityCommand.Run(args[1..], ctx);
+            case "synth":
+                return SynthCommand.Run(args[1..], ctx);
             default:
                 return Commands.RunDefault(args, ctx);
         }
@@ -100,6 +102,7 @@ public static class CliApp
           info         llama-aot info MODEL [--json] [--hash]: GGUF version, metadata, tensor table, sizes
           tokenize     llama-aot tokenize -m MODEL [--no-bos]: token ids of stdin's text
           perplexity   llama-aot perplexity -m MODEL -f FILE -c N: perplexity as llama.cpp computes it
+          synth        llama-aot synth --shape tinyllama-1.1b --type Q4_0 -o FILE: seeded random-weight model
 
         common options:
           -h, --help   show this help

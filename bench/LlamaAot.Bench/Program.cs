@@ -1,0 +1,60 @@
+// Runs the kernel suites and writes bench/RESULTS.md: each matrix-vector figure as weight GB/s and as a share of
+// the measured single-thread read bandwidth; each matrix-matrix figure as GOPS (2·rows·cols·batch per run).
+// `./build.sh bench` runs everything; arguments after `bench` go to BenchmarkDotNet (e.g. --filter '*MatVec*').
+using System.Globalization;
+using System.Text;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using LlamaAot.Bench;
+using LlamaAot.Kernels.Dispatch;
+
+var (single, all, threads) = BandwidthProbe.Measure();
+Console.WriteLine($"read bandwidth: {single:F1} GB/s single thread, {all:F1} GB/s with {threads} threads");
+
+var job = Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5);
+var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MatVecBench), typeof(MatMatBench)]).Run(args, config).ToList();
+
+var ci = CultureInfo.InvariantCulture;
+var md = new StringBuilder();
+md.AppendLine("# Kernel benchmark results");
+md.AppendLine();
+md.AppendLine(string.Create(ci, $"{DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version} (JIT), best path here: {KernelTable.Name(KernelTable.Best())}."));
+md.AppendLine(string.Create(ci, $"Measured read bandwidth: **{single:F1} GB/s** on one thread, {all:F1} GB/s on {threads} threads (1 GiB streaming read)."));
+md.AppendLine();
+md.AppendLine("All figures single-threaded. Matrix-vector: weight bytes / time. Matrix-matrix (2048×2048): 2·rows·cols·batch / time.");
+md.AppendLine();
+md.AppendLine("| kernel | type | shape / batch | path | time | weight GB/s | % of 1-thread bandwidth | GOPS |");
+md.AppendLine("|---|---|---|---|---|---|---|---|");
+foreach (var report in summaries.SelectMany(s => s.Reports))
+{
+    if (report.ResultStatistics is not { } stats) continue;
+    var p = report.BenchmarkCase.Parameters;
+    string type = p["Type"].ToString()!;
+    string isa = KernelTable.Name((KernelIsa)p["Isa"]);
+    double seconds = stats.Mean / 1e9;
+    var info = LlamaAot.Kernels.Quants.GgmlTypes.Get(Enum.Parse<LlamaAot.Kernels.Quants.GgmlType>(type));
+    if (report.BenchmarkCase.Descriptor.WorkloadMethod.Name == "MatVec")
+    {
+        string shape = (string)p["Shape"];
+        var dims = shape.Split('x').Select(int.Parse).ToArray();
+        double bytes = (double)dims[0] * dims[1] / info.BlockSize * info.TypeSize;
+        double gbs = bytes / seconds / 1e9;
+        double gops = 2.0 * dims[0] * dims[1] / seconds / 1e9;
+        md.AppendLine(string.Create(ci, $"| matvec | {type} | {shape} | {isa} | {stats.Mean / 1e3:F1} µs | {gbs:F1} | {gbs / single * 100:F0}% | {gops:F1} |"));
+    }
+    else
+    {
+        int batch = (int)p["Batch"];
+        double gops = 2.0 * 2048 * 2048 * batch / seconds / 1e9;
+        double bytes = 2048.0 * 2048 / info.BlockSize * info.TypeSize;
+        md.AppendLine(string.Create(ci, $"| matmat | {type} | batch {batch} | {isa} | {stats.Mean / 1e3:F1} µs | {bytes / seconds / 1e9:F1} | | {gops:F1} |"));
+    }
+}
+string dir = AppContext.BaseDirectory;
+while (!File.Exists(Path.Combine(dir, "LlamaAot.sln"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repo root not found");
+File.WriteAllText(Path.Combine(dir, "bench", "RESULTS.md"), md.ToString());
+Console.WriteLine(md.ToString());
