@@ -25,7 +25,16 @@ public sealed class GgufWriter
     public uint Version { get; }
     public GgufMetadata Metadata { get; } = new();
 
-    public uint Alignment => Metadata.TryGetValue(GgufFile.AlignmentKey, out var v) && v.Value is uint a ? a : GgufFile.DefaultAlignment;
+    /// <summary>general.alignment if set (it must be a power-of-two u32, or the reader would reject the file), else 32.</summary>
+    public uint Alignment
+    {
+        get
+        {
+            if (!Metadata.TryGetValue(GgufFile.AlignmentKey, out var v)) return GgufFile.DefaultAlignment;
+            if (v.Value is uint a && a != 0 && (a & (a - 1)) == 0) return a;
+            throw new InvalidOperationException($"{GgufFile.AlignmentKey} must be a power-of-two u32, got {GgufValueTypes.Name(v.Type)} {v}");
+        }
+    }
 
     public void AddTensor(string name, GgmlType type, long[] dims, TensorDataSource source)
     {

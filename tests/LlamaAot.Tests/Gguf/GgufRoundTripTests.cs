@@ -156,3 +156,24 @@ public class GgufRoundTripTests
         Assert.Throws<ArgumentException>(() => w.AddTensor("dup", GgmlType.F32, [1], new byte[4]));
     }
 }
+
+public class GgufWriterAlignmentTests
+{
+    [Theory]
+    [InlineData(3u)]
+    [InlineData(0u)]
+    public void Writer_refuses_a_non_power_of_two_alignment(uint alignment)
+    {
+        var w = new LlamaAot.Gguf.GgufWriter();
+        w.Metadata.Set(LlamaAot.Gguf.GgufFile.AlignmentKey, LlamaAot.Gguf.GgufValue.Of(alignment));
+        Assert.Throws<InvalidOperationException>(() => w.WriteTo(new MemoryStream()));
+    }
+
+    [Fact]
+    public void Writer_refuses_an_alignment_of_the_wrong_type()
+    {
+        var w = new LlamaAot.Gguf.GgufWriter();
+        w.Metadata.Set(LlamaAot.Gguf.GgufFile.AlignmentKey, LlamaAot.Gguf.GgufValue.Of(64UL));
+        Assert.Throws<InvalidOperationException>(() => w.WriteTo(new MemoryStream()));
+    }
+}

@@ -1,0 +1,56 @@
+// The golden generations under every kernel path this machine runs: each path must stay token-exact (and, since
+// every path reproduces the Reference arithmetic, give the same logits).
+using LlamaAot.Gguf;
+using LlamaAot.Kernels.Dispatch;
+using LlamaAot.Model;
+
+namespace LlamaAot.Tests.Generation;
+
+public class KernelPathGoldenTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var isa in Enum.GetValues<KernelIsa>().Where(KernelTable.IsAvailable))
+        {
+            foreach (string m in GoldenGenerationTests.Models) data.Add(KernelTable.Name(isa), m);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Greedy_generation_is_token_exact_on_every_path(string path, string model)
+    {
+        Assert.True(KernelTable.TryParse(path, out var isa));
+        using var file = GgufFile.Open(TestPaths.Model(model + ".gguf"));
+        using var m = new LlamaModel(file, new ModelOptions { ContextSize = 512, Isa = isa, Threads = 2 });
+        Assert.Equal(isa, m.Isa);
+        foreach (var g in Golden.Load(model))
+        {
+            m.Evaluate(g.PromptIds, 0);
+            double nmse = Golden.Nmse(m.Logits(), Golden.ReadLogits(g.LogitsFile));
+            Assert.True(nmse <= Tolerances.GoldenLogitsNmse, $"{path} {g}: normalised MSE {nmse:E3}");
+            var ids = new List<int>();
+            int pos = g.PromptIds.Length;
+            while (ids.Count < g.GeneratedIds.Length)
+            {
+                int next = Argmax(m.Logits());
+                ids.Add(next);
+                if (ids.Count < g.GeneratedIds.Length) m.Evaluate([next], pos++);
+            }
+            Assert.True(g.GeneratedIds.SequenceEqual(ids), $"{path} {g}: expected [{string.Join(",", g.GeneratedIds)}] got [{string.Join(",", ids)}]");
+        }
+    }
+
+    /// <summary>Greedy choice: the highest logit, the lowest id on a tie (as llama.cpp's golden run).</summary>
+    private static int Argmax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best]) best = i;
+        }
+        return best;
+    }
+}
