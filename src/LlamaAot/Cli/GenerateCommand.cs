@@ -30,6 +30,8 @@ internal static class GenerateCommand
           -s, --seed N             RNG seed (default -1: random)
           --ignore-eos             keep generating after end-of-text
           --cache-type f16|f32     KV cache element type (default f16)
+          --prefetch               ask the OS to read the whole model ahead (madvise WILLNEED)
+          --mlock                  keep the model in RAM (mlock)
           --ids                    print generated token ids, one per line, instead of text
           --dump-logits FILE       write the last prompt position's logits (raw little-endian float32)
           --verbose                stack traces with errors
@@ -41,7 +43,7 @@ internal static class GenerateCommand
     {
         string? modelPath = null, prompt = null, promptFile = null, dumpLogits = null;
         int nPredict = -1, ctxSize = 0, batch = 512, threads = 0;
-        bool ignoreEos = false, printIds = false;
+        bool ignoreEos = false, printIds = false, prefetch = false, mlock = false;
         ulong? seed = null;
         var cacheType = KvCacheType.F16;
         var so = new SamplerOptions();
@@ -67,6 +69,8 @@ internal static class GenerateCommand
                 case "-s" or "--seed": seed = r.ULong(flag); break;
                 case "--ignore-eos": ignoreEos = true; break;
                 case "--ids": printIds = true; break;
+                case "--prefetch": prefetch = true; break;
+                case "--mlock": mlock = true; break;
                 case "--dump-logits": dumpLogits = r.Value(flag); break;
                 case "--cache-type" or "-ctk":
                     string ct = r.Value(flag);
@@ -124,6 +128,8 @@ internal static class GenerateCommand
             throw new LlamaAotException($"the prompt is {ids.Length} tokens long but the context holds {loaded.Model.ContextSize} (use -c to enlarge it)");
         }
         ctx.Stderr.WriteLine(loaded.Banner());
+        if (prefetch && loaded.File.Prefetch() is { } whyNotPrefetch) ctx.Stderr.WriteLine($"warning: {whyNotPrefetch}");
+        if (mlock && loaded.File.LockInMemory() is { } whyNotLock) ctx.Stderr.WriteLine($"warning: {whyNotLock}");
         if (ctxSize > loaded.Model.Config.ContextLength)
         {
             ctx.Stderr.WriteLine($"warning: context {ctxSize} is larger than the {loaded.Model.Config.ContextLength} the model was trained with");

@@ -102,6 +102,12 @@ public sealed unsafe class GgufFile : IDisposable
         return new ReadOnlySpan<byte>(BasePointer + offset, length);
     }
 
+    /// <summary>Asks the OS to read the whole file ahead; returns null on success, else a reason to warn about.</summary>
+    public string? Prefetch() => MemoryAdvice.Prefetch(BasePointer, FileLength);
+
+    /// <summary>Pins the mapping in RAM (mlock); returns null on success, else a reason (e.g. RLIMIT_MEMLOCK).</summary>
+    public string? LockInMemory() => MemoryAdvice.LockInMemory(BasePointer, FileLength);
+
     public void Dispose() => _owner?.Dispose();
 
     private static GgufFile Parse(string path, byte* data, long length, IDisposable owner)

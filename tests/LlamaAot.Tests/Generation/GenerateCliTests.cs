@@ -160,4 +160,13 @@ public class GenerateCliTests
         Assert.Equal(f16.Stdout, f32.Stdout);
         Assert.Contains("kv cache F32", f32.Stderr);
     }
+
+    [Fact]
+    public void Prefetch_and_mlock_do_not_change_the_answer()
+    {
+        var plain = CliRunner.Run("-m", Stories, "-p", "Once upon a time", "-n", "8", "--temp", "0");
+        var advised = CliRunner.Run("-m", Stories, "-p", "Once upon a time", "-n", "8", "--temp", "0", "--prefetch", "--mlock");
+        Assert.Equal(0, advised.ExitCode);
+        Assert.Equal(plain.Stdout, advised.Stdout);
+    }
 }
