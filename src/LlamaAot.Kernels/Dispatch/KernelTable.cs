@@ -140,21 +140,62 @@ public sealed unsafe class KernelTable
     private static KernelTable Build(KernelIsa isa)
     {
         var t = new KernelTable(isa);
-        // Reference everywhere first; faster paths overwrite the entries they implement.
-        t.Set(GgmlType.F32, GgmlType.F32, &DotF32F32.Reference, &Dequantize.F32, &ConvertRow.ToF32);
-        t.Set(GgmlType.F16, GgmlType.F16, &DotF16F16.Reference, &Dequantize.F16, &ConvertRow.ToF16);
-        t.Set(GgmlType.BF16, GgmlType.BF16, &DotBF16BF16.Reference, &Dequantize.BF16, &ConvertRow.ToBF16);
-        t.Set(GgmlType.Q8_0, GgmlType.Q8_0, &DotQ8_0Q8_0.Reference, &Dequantize.Q8_0, &QuantizeQ8_0.Reference);
-        t.Set(GgmlType.Q4_0, GgmlType.Q8_0, &DotQ4_0Q8_0.Reference, &Dequantize.Q4_0, null);
-        t._types[(int)GgmlType.Q4_0].VecDotRows8 = &DotQ4_0Q8_0.ReferenceBlockwise;
-        t.RmsNorm = &Ops.RmsNorm.Reference;
-        t.Softmax = &Ops.Softmax.Reference;
-        t.SiluMul = &Ops.SiluMul.Reference;
-        t.Add = &Ops.Add.Reference;
-        t.RopeAdjacent = &Rope.AdjacentReference;
-        t.RopeNeox = &Rope.NeoxReference;
-        t.Attention = &FlashAttention.Reference;
+        // Reference everywhere first; each faster path overwrites what it implements, so a path falls back to the
+        // next slower one kernel by kernel (all of them compute the same numbers).
+        t.SetReference();
+        if (isa >= KernelIsa.V128) t.SetVector128();
+        if (isa >= KernelIsa.Avx2) t.SetAvx2();
+        if (isa >= KernelIsa.Avx512) t.SetAvx512();
         return t;
+    }
+
+    private void SetReference()
+    {
+        Set(GgmlType.F32, GgmlType.F32, &DotF32F32.Reference, &Dequantize.F32, &ConvertRow.ToF32);
+        Set(GgmlType.F16, GgmlType.F16, &DotF16F16.Reference, &Dequantize.F16, &ConvertRow.ToF16);
+        Set(GgmlType.BF16, GgmlType.BF16, &DotBF16BF16.Reference, &Dequantize.BF16, &ConvertRow.ToBF16);
+        Set(GgmlType.Q8_0, GgmlType.Q8_0, &DotQ8_0Q8_0.Reference, &Dequantize.Q8_0, &QuantizeQ8_0.Reference);
+        Set(GgmlType.Q4_0, GgmlType.Q8_0, &DotQ4_0Q8_0.Reference, &Dequantize.Q4_0, null);
+        _types[(int)GgmlType.Q4_0].VecDotRows8 = &DotQ4_0Q8_0.ReferenceBlockwise;
+        // Legacy and K weight formats with ggml-cpu's vec_dot_type; Q8_1 and Q8_K are activation formats only.
+        Set(GgmlType.Q4_1, GgmlType.Q8_1, &DotQ4_1Q8_1.Reference, &DequantizeFormats.Q4_1, null);
+        Set(GgmlType.Q5_0, GgmlType.Q8_0, &DotQ5_0Q8_0.Reference, &DequantizeFormats.Q5_0, null);
+        Set(GgmlType.Q5_1, GgmlType.Q8_1, &DotQ5_1Q8_1.Reference, &DequantizeFormats.Q5_1, null);
+        Set(GgmlType.Q2_K, GgmlType.Q8_K, &DotQ2_KQ8_K.Reference, &DequantizeFormats.Q2_K, null);
+        Set(GgmlType.Q3_K, GgmlType.Q8_K, &DotQ3_KQ8_K.Reference, &DequantizeFormats.Q3_K, null);
+        Set(GgmlType.Q4_K, GgmlType.Q8_K, &DotQ4_KQ8_K.Reference, &DequantizeFormats.Q4_K, null);
+        Set(GgmlType.Q5_K, GgmlType.Q8_K, &DotQ5_KQ8_K.Reference, &DequantizeFormats.Q5_K, null);
+        Set(GgmlType.Q6_K, GgmlType.Q8_K, &DotQ6_KQ8_K.Reference, &DequantizeFormats.Q6_K, null);
+        Set(GgmlType.Q8_1, GgmlType.Q8_1, null, null, &QuantizeFormats.Q8_1);
+        Set(GgmlType.Q8_K, GgmlType.Q8_K, null, &DequantizeFormats.Q8_K, &QuantizeFormats.Q8_K);
+        RmsNorm = &Ops.RmsNorm.Reference;
+        Softmax = &Ops.Softmax.Reference;
+        SiluMul = &Ops.SiluMul.Reference;
+        Add = &Ops.Add.Reference;
+        RopeAdjacent = &Rope.AdjacentReference;
+        RopeNeox = &Rope.NeoxReference;
+        Attention = &FlashAttention.Reference;
+    }
+
+    private void SetVector128()
+    {
+        _types[(int)GgmlType.F32].VecDot = &DotF32F32.V128;
+        _types[(int)GgmlType.F16].VecDot = &DotF16F16.V128;
+        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.V128;
+    }
+
+    private void SetAvx2()
+    {
+        _types[(int)GgmlType.F32].VecDot = &DotF32F32.Avx2;
+        _types[(int)GgmlType.F16].VecDot = &DotF16F16.Avx2;
+        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.Avx2;
+    }
+
+    private void SetAvx512()
+    {
+        _types[(int)GgmlType.F32].VecDot = &DotF32F32.Avx512;
+        _types[(int)GgmlType.F16].VecDot = &DotF16F16.Avx512;
+        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.Avx512;
     }
 
     private void Set(GgmlType type, GgmlType vecDotType, delegate*<byte*, byte*, int, float> dot,

@@ -1,6 +1,6 @@
 // Reference dots of the weight formats beyond Q4_0/Q8_0 with the activation format ggml-cpu pairs them with
 // (type_traits_cpu[].vec_dot_type): Q4_1·Q8_1, Q5_0·Q8_0, Q5_1·Q8_1 and every K-quant · Q8_K. Each is ggml-cpu/quants.c's
-// ggml_vec_dot_*_generic: integer inner sums per (sub-)block, then the same float scale arithmetic in the same order,
+// the legacy formats follow llama.cpp's x86 order (LegacyOrder.cs); the K dots are ggml_vec_dot_*_generic: integer inner sums per (sub-)block, then the same float scale arithmetic in the same order,
 // including the K dots' 8 float lanes summed at the end. SIMD paths go in sibling files (DotQ4_KQ8_K.Avx2.cs …)
 // and are tested against these.
 using System.Runtime.CompilerServices;
@@ -10,81 +10,46 @@ namespace LlamaAot.Kernels.Dot;
 
 public static unsafe partial class DotQ4_1Q8_1
 {
-    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j q_j·a_j + m_w·s_a, where s_a = d_a·Σ a_j carries the weight minimum's share.</summary>
-    public static float Reference(byte* w, byte* a, int n)
+    private static int Weight(byte* block, int i)
     {
-        var x = (BlockQ4_1*)w;
-        var y = (BlockQ8_1*)a;
-        float sumf = 0;
-        for (int b = 0; b < n / BlockQ4_1.QK; b++)
-        {
-            int sumi0 = 0, sumi1 = 0;
-            for (int j = 0; j < BlockQ4_1.QK / 2; j++)
-            {
-                sumi0 += (x[b].Qs[j] & 0x0F) * y[b].Qs[j];
-                sumi1 += (x[b].Qs[j] >> 4) * y[b].Qs[j + 16];
-            }
-            int sumi = sumi0 + sumi1;
-            sumf += Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D) * sumi + Fp16.ToFloat(x[b].M) * Fp16.ToFloat(y[b].S);
-        }
-        return sumf;
+        var x = (BlockQ4_1*)block;
+        return i < 16 ? x->Qs[i] & 0x0F : x->Qs[i - 16] >> 4;
     }
+
+    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j q_j·a_j + m_w·s_a (s_a = d_a·Σ a_j carries the minimum's share), in
+    /// llama.cpp's x86 order (<see cref="LegacyOrder"/>).</summary>
+    public static float Reference(byte* w, byte* a, int n) =>
+        LegacyOrder.Dot(w, sizeof(BlockQ4_1), a, sizeof(BlockQ8_1), 4, n, hasMin: true, &Weight);
 }
 
 public static unsafe partial class DotQ5_0Q8_0
 {
-    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j (q_j − 16)·a_j, q_j the 5-bit value.</summary>
-    public static float Reference(byte* w, byte* a, int n)
+    private static int Weight(byte* block, int i)
     {
-        var x = (BlockQ5_0*)w;
-        var y = (BlockQ8_0*)a;
-        float sumf = 0;
-        for (int b = 0; b < n / BlockQ5_0.QK; b++)
-        {
-            uint qh = Unsafe.ReadUnaligned<uint>(x[b].Qh);
-            int sumi0 = 0, sumi1 = 0;
-            for (int j = 0; j < BlockQ5_0.QK / 2; j++)
-            {
-                int xh0 = (int)(((qh & (1u << j)) >> j) << 4);
-                int xh1 = (int)((qh & (1u << (j + 16))) >> (j + 12));
-                int x0 = ((x[b].Qs[j] & 0x0F) | xh0) - 16;
-                int x1 = ((x[b].Qs[j] >> 4) | xh1) - 16;
-                sumi0 += x0 * y[b].Qs[j];
-                sumi1 += x1 * y[b].Qs[j + 16];
-            }
-            int sumi = sumi0 + sumi1;
-            sumf += Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D) * sumi;
-        }
-        return sumf;
+        var x = (BlockQ5_0*)block;
+        uint qh = Unsafe.ReadUnaligned<uint>(x->Qh);
+        int lo = i < 16 ? x->Qs[i] & 0x0F : x->Qs[i - 16] >> 4;
+        return (lo | (int)(((qh >> i) & 1) << 4)) - 16;
     }
+
+    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j (q_j − 16)·a_j, q_j the 5-bit value, in llama.cpp's x86 order.</summary>
+    public static float Reference(byte* w, byte* a, int n) =>
+        LegacyOrder.Dot(w, sizeof(BlockQ5_0), a, sizeof(BlockQ8_0), 2, n, hasMin: false, &Weight);
 }
 
 public static unsafe partial class DotQ5_1Q8_1
 {
-    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j q_j·a_j + m_w·s_a, q_j the 5-bit value.</summary>
-    public static float Reference(byte* w, byte* a, int n)
+    private static int Weight(byte* block, int i)
     {
-        var x = (BlockQ5_1*)w;
-        var y = (BlockQ8_1*)a;
-        float sumf = 0;
-        for (int b = 0; b < n / BlockQ5_1.QK; b++)
-        {
-            uint qh = Unsafe.ReadUnaligned<uint>(x[b].Qh);
-            int sumi0 = 0, sumi1 = 0;
-            for (int j = 0; j < BlockQ5_1.QK / 2; j++)
-            {
-                int xh0 = (int)((qh >> j) << 4) & 0x10;
-                int xh1 = (int)(qh >> (j + 12)) & 0x10;
-                int x0 = (x[b].Qs[j] & 0xF) | xh0;
-                int x1 = (x[b].Qs[j] >> 4) | xh1;
-                sumi0 += x0 * y[b].Qs[j];
-                sumi1 += x1 * y[b].Qs[j + 16];
-            }
-            int sumi = sumi0 + sumi1;
-            sumf += Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D) * sumi + Fp16.ToFloat(x[b].M) * Fp16.ToFloat(y[b].S);
-        }
-        return sumf;
+        var x = (BlockQ5_1*)block;
+        uint qh = Unsafe.ReadUnaligned<uint>(x->Qh);
+        int lo = i < 16 ? x->Qs[i] & 0x0F : x->Qs[i - 16] >> 4;
+        return lo | (int)(((qh >> i) & 1) << 4);
     }
+
+    /// <summary>Spec: Σ_blocks (d_w·d_a)·Σ_j q_j·a_j + m_w·s_a, q_j the 5-bit value, in llama.cpp's x86 order.</summary>
+    public static float Reference(byte* w, byte* a, int n) =>
+        LegacyOrder.Dot(w, sizeof(BlockQ5_1), a, sizeof(BlockQ8_1), 4, n, hasMin: true, &Weight);
 }
 
 public static unsafe partial class DotQ2_KQ8_K

@@ -10,25 +10,11 @@ public static unsafe partial class DotQ4_0Q8_0
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Weight(BlockQ4_0* x, int i) => i < 16 ? (x->Qs[i] & 0x0F) - 8 : (x->Qs[i - 16] >> 4) - 8;
 
-    /// <summary>Spec: the 8-lane order of <see cref="DotQ8_0Q8_0.Reference"/> (ggml_vec_dot_q4_0_q8_0, AVX2).</summary>
-    public static float Reference(byte* w, byte* a, int n)
-    {
-        var x = (BlockQ4_0*)w;
-        var y = (BlockQ8_0*)a;
-        float* acc = stackalloc float[8];
-        for (int j = 0; j < 8; j++) acc[j] = 0;
-        for (int b = 0; b < n / BlockQ4_0.QK; b++)
-        {
-            float d = Fp16.ToFloat(x[b].D) * Fp16.ToFloat(y[b].D);
-            for (int j = 0; j < 8; j++)
-            {
-                int s = 0;
-                for (int i = 4 * j; i < 4 * j + 4; i++) s += Weight(x + b, i) * y[b].Qs[i];
-                acc[j] = MathF.FusedMultiplyAdd(d, s, acc[j]);
-            }
-        }
-        return Reductions.Hsum8(acc);
-    }
+    private static int WeightAt(byte* block, int i) => Weight((BlockQ4_0*)block, i);
+
+    /// <summary>Spec: Σ d_w·d_a·(nibble − 8)·q_a in llama.cpp's x86 order (<see cref="LegacyOrder"/>).</summary>
+    public static float Reference(byte* w, byte* a, int n) =>
+        LegacyOrder.Dot(w, sizeof(BlockQ4_0), a, sizeof(BlockQ8_0), 2, n, hasMin: false, &WeightAt);
 
     /// <summary>Spec for matrices whose row count is a multiple of 8, which llama.cpp repacks to q4_0_8x8 on x86:
     /// the whole-block int32 sum, then acc = fma(sumi, d_w·d_a, acc) block after block.</summary>

@@ -1,7 +1,7 @@
 // fp32 rows → the plain activation formats (F32 copy, F16, BF16), the from_float side of the float dots.
 namespace LlamaAot.Kernels.Quants;
 
-public static unsafe class ConvertRow
+public static unsafe partial class ConvertRow
 {
     public static void ToF32(float* x, byte* y, int n) => Buffer.MemoryCopy(x, y, n * 4L, n * 4L);
 

@@ -1,7 +1,7 @@
 // Reference row dequantizers (block format → fp32): the specification each format's dot kernels must agree with.
 namespace LlamaAot.Kernels.Quants;
 
-public static unsafe class Dequantize
+public static unsafe partial class Dequantize
 {
     public static void F32(byte* x, float* y, int n) => Buffer.MemoryCopy(x, y, n * 4L, n * 4L);
 

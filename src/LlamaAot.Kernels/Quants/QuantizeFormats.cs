@@ -60,7 +60,7 @@ public static unsafe class QuantizeFormats
         var blocks = (BlockQ8_K*)y;
         for (int b = 0; b < n / BlockQ8_K.QK; b++, x += BlockQ8_K.QK)
         {
-            ref var blk = ref blocks[b];
+            var blk = blocks + b;
             float max = 0, amax = 0;
             for (int j = 0; j < BlockQ8_K.QK; j++)
             {
@@ -74,18 +74,18 @@ public static unsafe class QuantizeFormats
             if (amax == 0)
             {
                 // ggml leaves bsums as they were; zeroing them keeps our output deterministic (d = 0 cancels them anyway).
-                blk = default;
+                *blk = default;
                 continue;
             }
             float iscale = -127f / max;
-            for (int j = 0; j < BlockQ8_K.QK; j++) blk.Qs[j] = (sbyte)Math.Min(127, NearestInt(iscale * x[j]));
+            for (int j = 0; j < BlockQ8_K.QK; j++) blk->Qs[j] = (sbyte)Math.Min(127, NearestInt(iscale * x[j]));
             for (int j = 0; j < BlockQ8_K.QK / 16; j++)
             {
                 int sum = 0;
-                for (int k = 0; k < 16; k++) sum += blk.Qs[j * 16 + k];
-                blk.BSums[j] = (short)sum;
+                for (int k = 0; k < 16; k++) sum += blk->Qs[j * 16 + k];
+                blk->BSums[j] = (short)sum;
             }
-            blk.D = 1 / iscale;
+            blk->D = 1 / iscale;
         }
     }
 
@@ -236,7 +236,7 @@ public static unsafe class QuantizeFormats
 
         for (int i = 0; i < n / BlockQ2_K.QK; i++, x += BlockQ2_K.QK)
         {
-            ref var blk = ref blocks[i];
+            var blk = blocks + i;
             float maxScale = 0, maxMin = 0;   // mins are subtracted, so both are non-negative
             for (int j = 0; j < BlockQ2_K.QK / 16; j++)
             {
@@ -249,31 +249,31 @@ public static unsafe class QuantizeFormats
             if (maxScale > 0)
             {
                 float iscale = q4scale / maxScale;
-                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk.Scales[j] = (byte)NearestInt(iscale * scales[j]);
-                blk.D = Fp16.FromFloat(maxScale / q4scale);
+                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk->Scales[j] = (byte)NearestInt(iscale * scales[j]);
+                blk->D = Fp16.FromFloat(maxScale / q4scale);
             }
             else
             {
-                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk.Scales[j] = 0;
-                blk.D = Fp16.FromFloat(0f);
+                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk->Scales[j] = 0;
+                blk->D = Fp16.FromFloat(0f);
             }
             if (maxMin > 0)
             {
                 float iscale = q4scale / maxMin;
-                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk.Scales[j] |= (byte)(NearestInt(iscale * mins[j]) << 4);
-                blk.DMin = Fp16.FromFloat(maxMin / q4scale);
+                for (int j = 0; j < BlockQ2_K.QK / 16; j++) blk->Scales[j] |= (byte)(NearestInt(iscale * mins[j]) << 4);
+                blk->DMin = Fp16.FromFloat(maxMin / q4scale);
             }
             else
             {
-                blk.DMin = Fp16.FromFloat(0f);
+                blk->DMin = Fp16.FromFloat(0f);
             }
 
             // Re-quantize against what a reader will see; a sub-block whose scale rounded to 0 keeps the fit's L.
             for (int j = 0; j < BlockQ2_K.QK / 16; j++)
             {
-                float d = Fp16.ToFloat(blk.D) * (blk.Scales[j] & 0xF);
+                float d = Fp16.ToFloat(blk->D) * (blk->Scales[j] & 0xF);
                 if (d == 0) continue;
-                float dm = Fp16.ToFloat(blk.DMin) * (blk.Scales[j] >> 4);
+                float dm = Fp16.ToFloat(blk->DMin) * (blk->Scales[j] >> 4);
                 for (int ii = 0; ii < 16; ii++)
                 {
                     int l = NearestInt((x[16 * j + ii] + dm) / d);
@@ -296,7 +296,7 @@ public static unsafe class QuantizeFormats
 
         for (int i = 0; i < n / BlockQ3_K.QK; i++, x += BlockQ3_K.QK)
         {
-            ref var blk = ref blocks[i];
+            var blk = blocks + i;
             float maxScale = 0, amax = 0;
             for (int j = 0; j < BlockQ3_K.QK / 16; j++)
             {
@@ -309,7 +309,7 @@ public static unsafe class QuantizeFormats
                 }
             }
 
-            for (int k = 0; k < 12; k++) blk.Scales[k] = 0;
+            for (int k = 0; k < 12; k++) blk->Scales[k] = 0;
             if (maxScale != 0)
             {
                 float iscale = -32f / maxScale;
@@ -318,23 +318,23 @@ public static unsafe class QuantizeFormats
                     // C stores nearest_int into an int8_t first; the value is within ±32 so nothing is lost.
                     int l = (sbyte)NearestInt(iscale * scales[j]);
                     l = Math.Max(-32, Math.Min(31, l)) + 32;
-                    if (j < 8) blk.Scales[j] = (byte)(l & 0xF);
-                    else blk.Scales[j - 8] |= (byte)((l & 0xF) << 4);
+                    if (j < 8) blk->Scales[j] = (byte)(l & 0xF);
+                    else blk->Scales[j - 8] |= (byte)((l & 0xF) << 4);
                     l >>= 4;
-                    blk.Scales[j % 4 + 8] |= (byte)(l << (2 * (j / 4)));
+                    blk->Scales[j % 4 + 8] |= (byte)(l << (2 * (j / 4)));
                 }
-                blk.D = Fp16.FromFloat(1 / iscale);
+                blk->D = Fp16.FromFloat(1 / iscale);
             }
             else
             {
-                blk.D = Fp16.FromFloat(0f);
+                blk->D = Fp16.FromFloat(0f);
             }
 
             for (int j = 0; j < BlockQ3_K.QK / 16; j++)
             {
-                int sc = j < 8 ? blk.Scales[j] & 0xF : blk.Scales[j - 8] >> 4;
-                sc = (sbyte)((sc | (((blk.Scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
-                float d = Fp16.ToFloat(blk.D) * sc;
+                int sc = j < 8 ? blk->Scales[j] & 0xF : blk->Scales[j - 8] >> 4;
+                sc = (sbyte)((sc | (((blk->Scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
+                float d = Fp16.ToFloat(blk->D) * sc;
                 if (d == 0) continue;
                 for (int ii = 0; ii < 16; ii++)
                 {
@@ -345,14 +345,14 @@ public static unsafe class QuantizeFormats
             }
 
             // High bit of the first 32 quants into bit 0 of hmask[0..31], of the next 32 into bit 1, and so on.
-            for (int k = 0; k < BlockQ3_K.QK / 8; k++) blk.HMask[k] = 0;
+            for (int k = 0; k < BlockQ3_K.QK / 8; k++) blk->HMask[k] = 0;
             int m = 0;
             byte hm = 1;
             for (int j = 0; j < BlockQ3_K.QK; j++)
             {
                 if (L[j] > 3)
                 {
-                    blk.HMask[m] |= hm;
+                    blk->HMask[m] |= hm;
                     L[j] -= 4;
                 }
                 if (++m == BlockQ3_K.QK / 8)
@@ -384,7 +384,7 @@ public static unsafe class QuantizeFormats
 
         for (int i = 0; i < n / BlockQ6_K.QK; i++, x += BlockQ6_K.QK)
         {
-            ref var blk = ref blocks[i];
+            var blk = blocks + i;
             float maxScale = 0, maxAbsScale = 0;
             for (int ib = 0; ib < BlockQ6_K.QK / 16; ib++)
             {
@@ -400,18 +400,18 @@ public static unsafe class QuantizeFormats
 
             if (maxAbsScale < GroupMaxEps)
             {
-                blk = default;
-                blk.D = Fp16.FromFloat(0f);
+                *blk = default;
+                blk->D = Fp16.FromFloat(0f);
                 continue;
             }
 
             float iscale = -128f / maxScale;
-            blk.D = Fp16.FromFloat(1 / iscale);
-            for (int ib = 0; ib < BlockQ6_K.QK / 16; ib++) blk.Scales[ib] = (sbyte)Math.Min(127, NearestInt(iscale * scales[ib]));
+            blk->D = Fp16.FromFloat(1 / iscale);
+            for (int ib = 0; ib < BlockQ6_K.QK / 16; ib++) blk->Scales[ib] = (sbyte)Math.Min(127, NearestInt(iscale * scales[ib]));
 
             for (int j = 0; j < BlockQ6_K.QK / 16; j++)
             {
-                float d = Fp16.ToFloat(blk.D) * blk.Scales[j];
+                float d = Fp16.ToFloat(blk->D) * blk->Scales[j];
                 if (d == 0) continue;
                 for (int ii = 0; ii < 16; ii++)
                 {

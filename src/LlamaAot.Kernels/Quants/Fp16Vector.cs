@@ -1,0 +1,180 @@
+// fp16/bf16 ⇄ fp32 on whole vectors with integer operations (.NET 9 exposes no F16C), bit-exact with Fp16's scalar
+// conversions for every input, NaN payloads included (checked exhaustively by the tests).
+//
+// Widening takes y with the half in the top 16 bits of a 32-bit lane; the low 16 bits are ignored, so a 32-bit load
+// of two halves serves as is for the odd element and `<< 16` gives the even one (and for bf16 that is already the
+// fp32 value). For fp16:
+//   (y >>arith 3) & 0x8fffe000   sign stays at bit 31, exponent and mantissa land on fp32's fields (bias still 15)
+//   × 2^112                      rebiases 15 → 127; exact, and turns fp16 subnormals into fp32 normals
+//   exponent 31 (inf/NaN)        the product would be finite (≥ 65536): replaced by the fields | 0x7f800000, and
+//                                a NaN gets the quiet bit, as (float)Half does.
+// Narrowing (fp32 → fp16, round to nearest even like the (Half) cast):
+//   |x| ≥ 2^-14    add 0xfff + the kept lsb to the 13 dropped bits, then rebias 127 → 15 (a carry rounds up the
+//                  exponent, 65520 and above reach 0x7c00 = inf by themselves until the clamp below)
+//   |x| < 2^-14    |x| + 0.5f: fp32's ulp at 0.5 is 2^-24, the fp16 subnormal step, so the FPU's own RNE rounds
+//   |x| ≥ 65520    0x7c00 (inf); NaN → 0x7e00 | top mantissa bits (quiet), as the (Half) cast gives.
+// Callers guard the ISA; these helpers use only explicit-width Vector128/256/512 operators and are inlined into
+// the guarded kernels.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace LlamaAot.Kernels.Quants;
+
+internal static class Fp16Vector
+{
+    private const int FieldMask = unchecked((int)0x8fffe000);   // sign | fp16 exponent and mantissa after >> 3
+    private const int Pow2_112 = 0x77800000;                     // 2^112 as fp32 bits
+    private const int HalfInfHi = 0x7c000000;                    // fp16 +inf, in the top half of a lane
+    private const int F32Inf = 0x7f800000;
+    private const int QuietBit = 0x00400000;
+    private const int MinNormal = 0x38800000;                    // 2^-14, smallest normal fp16, as fp32 bits
+    private const int Overflow = 0x477ff000;                     // 65520: rounds to fp16 inf
+    private const int Rebias = 0x38000000;                       // (127 - 15) << 23
+    private const int Half05 = 0x3f000000;                       // 0.5f
+
+    // ---- Vector512 ------------------------------------------------------------------------------------------
+
+    /// <summary>fp16 in the top half of each lane (low half ignored) → fp32, exactly as Fp16.ToFloat.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfHiToSingle(Vector512<int> y)
+    {
+        var fields = (y >> 3) & Vector512.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector512.Create(Pow2_112).AsSingle()).AsInt32();
+        var mag = y & Vector512.Create(0x7fff0000);
+        var special = Vector512.GreaterThanOrEqual(mag, Vector512.Create(HalfInfHi));
+        var quiet = Vector512.GreaterThan(mag, Vector512.Create(HalfInfHi)) & Vector512.Create(QuietBit);
+        var fix = fields | Vector512.Create(F32Inf) | quiet;
+        return Vector512.ConditionalSelect(special, fix, f).AsSingle();
+    }
+
+    /// <summary>Only for arithmetic: like HalfHiToSingle but a NaN keeps a signalling payload (any later fma makes it
+    /// a NaN all the same); ±inf and every finite value are exact.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfHiToSingleArith(Vector512<int> y)
+    {
+        var fields = (y >> 3) & Vector512.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector512.Create(Pow2_112).AsSingle()).AsInt32();
+        var special = Vector512.GreaterThanOrEqual(y & Vector512.Create(0x7fff0000), Vector512.Create(HalfInfHi));
+        return Vector512.ConditionalSelect(special, fields | Vector512.Create(F32Inf), f).AsSingle();
+    }
+
+    /// <summary>fp32 → fp16 bits in the low half of each lane (upper half zero), exactly as Fp16.FromFloat.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> SingleToHalf(Vector512<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector512.Create(0x7fffffff);
+        var normal = (a + Vector512.Create(0xfff) + ((a >>> 13) & Vector512<int>.One) - Vector512.Create(Rebias)) >>> 13;
+        var sub = (a.AsSingle() + Vector512.Create(Half05).AsSingle()).AsInt32() - Vector512.Create(Half05);
+        var r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(MinNormal)), sub, normal);
+        r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(Overflow)), Vector512.Create(0x7c00), r);
+        var nan = ((a >>> 13) & Vector512.Create(0x3ff)) | Vector512.Create(0x7e00);
+        r = Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(F32Inf)), nan, r);
+        return r | ((u >>> 16) & Vector512.Create(0x8000));
+    }
+
+    /// <summary>fp32 → bf16 bits in the low half of each lane, exactly as Fp16.FloatToBF16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> SingleToBF16(Vector512<float> x)
+    {
+        var u = x.AsInt32();
+        var rne = (u + Vector512.Create(0x7fff) + ((u >>> 16) & Vector512<int>.One)) >>> 16;
+        var nan = (u >>> 16) | Vector512.Create(64);
+        var isNan = Vector512.GreaterThan(u & Vector512.Create(0x7fffffff), Vector512.Create(F32Inf));
+        return Vector512.ConditionalSelect(isNan, nan, rne);
+    }
+
+    // ---- Vector256 ------------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfHiToSingle(Vector256<int> y)
+    {
+        var fields = (y >> 3) & Vector256.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector256.Create(Pow2_112).AsSingle()).AsInt32();
+        var mag = y & Vector256.Create(0x7fff0000);
+        var special = Vector256.GreaterThanOrEqual(mag, Vector256.Create(HalfInfHi));
+        var quiet = Vector256.GreaterThan(mag, Vector256.Create(HalfInfHi)) & Vector256.Create(QuietBit);
+        var fix = fields | Vector256.Create(F32Inf) | quiet;
+        return Vector256.ConditionalSelect(special, fix, f).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfHiToSingleArith(Vector256<int> y)
+    {
+        var fields = (y >> 3) & Vector256.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector256.Create(Pow2_112).AsSingle()).AsInt32();
+        var special = Vector256.GreaterThanOrEqual(y & Vector256.Create(0x7fff0000), Vector256.Create(HalfInfHi));
+        return Vector256.ConditionalSelect(special, fields | Vector256.Create(F32Inf), f).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SingleToHalf(Vector256<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector256.Create(0x7fffffff);
+        var normal = (a + Vector256.Create(0xfff) + ((a >>> 13) & Vector256<int>.One) - Vector256.Create(Rebias)) >>> 13;
+        var sub = (a.AsSingle() + Vector256.Create(Half05).AsSingle()).AsInt32() - Vector256.Create(Half05);
+        var r = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(MinNormal)), sub, normal);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(a, Vector256.Create(Overflow)), Vector256.Create(0x7c00), r);
+        var nan = ((a >>> 13) & Vector256.Create(0x3ff)) | Vector256.Create(0x7e00);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThan(a, Vector256.Create(F32Inf)), nan, r);
+        return r | ((u >>> 16) & Vector256.Create(0x8000));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SingleToBF16(Vector256<float> x)
+    {
+        var u = x.AsInt32();
+        var rne = (u + Vector256.Create(0x7fff) + ((u >>> 16) & Vector256<int>.One)) >>> 16;
+        var nan = (u >>> 16) | Vector256.Create(64);
+        var isNan = Vector256.GreaterThan(u & Vector256.Create(0x7fffffff), Vector256.Create(F32Inf));
+        return Vector256.ConditionalSelect(isNan, nan, rne);
+    }
+
+    // ---- Vector128 ------------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> HalfHiToSingle(Vector128<int> y)
+    {
+        var fields = (y >> 3) & Vector128.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector128.Create(Pow2_112).AsSingle()).AsInt32();
+        var mag = y & Vector128.Create(0x7fff0000);
+        var special = Vector128.GreaterThanOrEqual(mag, Vector128.Create(HalfInfHi));
+        var quiet = Vector128.GreaterThan(mag, Vector128.Create(HalfInfHi)) & Vector128.Create(QuietBit);
+        var fix = fields | Vector128.Create(F32Inf) | quiet;
+        return Vector128.ConditionalSelect(special, fix, f).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> HalfHiToSingleArith(Vector128<int> y)
+    {
+        var fields = (y >> 3) & Vector128.Create(FieldMask);
+        var f = (fields.AsSingle() * Vector128.Create(Pow2_112).AsSingle()).AsInt32();
+        var special = Vector128.GreaterThanOrEqual(y & Vector128.Create(0x7fff0000), Vector128.Create(HalfInfHi));
+        return Vector128.ConditionalSelect(special, fields | Vector128.Create(F32Inf), f).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> SingleToHalf(Vector128<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector128.Create(0x7fffffff);
+        var normal = (a + Vector128.Create(0xfff) + ((a >>> 13) & Vector128<int>.One) - Vector128.Create(Rebias)) >>> 13;
+        var sub = (a.AsSingle() + Vector128.Create(Half05).AsSingle()).AsInt32() - Vector128.Create(Half05);
+        var r = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(MinNormal)), sub, normal);
+        r = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(a, Vector128.Create(Overflow)), Vector128.Create(0x7c00), r);
+        var nan = ((a >>> 13) & Vector128.Create(0x3ff)) | Vector128.Create(0x7e00);
+        r = Vector128.ConditionalSelect(Vector128.GreaterThan(a, Vector128.Create(F32Inf)), nan, r);
+        return r | ((u >>> 16) & Vector128.Create(0x8000));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> SingleToBF16(Vector128<float> x)
+    {
+        var u = x.AsInt32();
+        var rne = (u + Vector128.Create(0x7fff) + ((u >>> 16) & Vector128<int>.One)) >>> 16;
+        var nan = (u >>> 16) | Vector128.Create(64);
+        var isNan = Vector128.GreaterThan(u & Vector128.Create(0x7fffffff), Vector128.Create(F32Inf));
+        return Vector128.ConditionalSelect(isNan, nan, rne);
+    }
+}

@@ -1,0 +1,647 @@
+// Every SIMD path of the float kernels (F32/F16/BF16 dots, F16/BF16 row conversions, SiluMul, Add, Softmax, RmsNorm,
+// flash attention) against its scalar Reference, on each path this CPU supports (a path whose ISA is missing is not
+// listed; NEON never is on x64). Lengths 0..256 and a few large ones, starts shifted by 0..3 elements, and buffers
+// whose last element abuts a PROT_NONE page (Linux), so a SIMD tail that reads one element too far crashes the run.
+// Exactness: bit for bit wherever the spec fixes the arithmetic (NaN compares equal to NaN: which NaN payload an
+// fma propagates depends on operand order), KernelTolerances elsewhere.
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.Ops;
+using LlamaAot.Kernels.Quants;
+
+namespace LlamaAot.Tests.Kernels;
+
+public unsafe partial class FloatPathTests : IDisposable
+{
+    private static readonly string[] AllPaths = ["avx512", "avx2", "v128", "neon"];
+
+    private static bool Supported(string path) => path switch
+    {
+        "avx512" => Avx512F.IsSupported,
+        "avx2" => Avx2.IsSupported && Fma.IsSupported,
+        "v128" => Vector128.IsHardwareAccelerated,
+        "neon" => AdvSimd.Arm64.IsSupported,
+        _ => false,
+    };
+
+    public static TheoryData<string> Paths()
+    {
+        var data = new TheoryData<string>();
+        foreach (string p in AllPaths.Where(Supported)) data.Add(p);
+        return data;
+    }
+
+    /// <summary>0..256 (every tail and step boundary of every width), then sizes of real rows.</summary>
+    private static IEnumerable<int> Lengths() =>
+        Enumerable.Range(0, 257).Concat([319, 320, 511, 512, 513, 1000, 2048, 4099, 5632]);
+
+    // ---- kernels by path ----------------------------------------------------------------------------------------
+
+    private enum FloatType { F32, F16, BF16 }
+
+    private static delegate*<byte*, byte*, int, float> DotOf(string path, FloatType t)
+    {
+        if (t == FloatType.F32)
+        {
+            if (path == "avx512") return &DotF32F32.Avx512;
+            if (path == "avx2") return &DotF32F32.Avx2;
+            if (path == "v128") return &DotF32F32.V128;
+            if (path == "neon") return &DotF32F32.Neon;
+            return &DotF32F32.Reference;
+        }
+        if (t == FloatType.F16)
+        {
+            if (path == "avx512") return &DotF16F16.Avx512;
+            if (path == "avx2") return &DotF16F16.Avx2;
+            if (path == "v128") return &DotF16F16.V128;
+            if (path == "neon") return &DotF16F16.Neon;
+            return &DotF16F16.Reference;
+        }
+        if (path == "avx512") return &DotBF16BF16.Avx512;
+        if (path == "avx2") return &DotBF16BF16.Avx2;
+        if (path == "v128") return &DotBF16BF16.V128;
+        if (path == "neon") return &DotBF16BF16.Neon;
+        return &DotBF16BF16.Reference;
+    }
+
+    private static delegate*<byte*, byte*, int, float> RefDotOf(FloatType t) => DotOf("reference", t);
+
+    private static delegate*<float*, byte*, int, void> ToF16Of(string path) => path switch
+    {
+        "avx512" => &ConvertRow.ToF16Avx512,
+        "avx2" => &ConvertRow.ToF16Avx2,
+        "v128" or "neon" => &ConvertRow.ToF16V128,
+        _ => &ConvertRow.ToF16,
+    };
+
+    private static delegate*<float*, byte*, int, void> ToBF16Of(string path) => path switch
+    {
+        "avx512" => &ConvertRow.ToBF16Avx512,
+        "avx2" => &ConvertRow.ToBF16Avx2,
+        "v128" or "neon" => &ConvertRow.ToBF16V128,
+        _ => &ConvertRow.ToBF16,
+    };
+
+    private static delegate*<byte*, float*, int, void> FromF16Of(string path) => path switch
+    {
+        "avx512" => &Dequantize.F16Avx512,
+        "avx2" => &Dequantize.F16Avx2,
+        "v128" or "neon" => &Dequantize.F16V128,
+        _ => &Dequantize.F16,
+    };
+
+    private static delegate*<byte*, float*, int, void> FromBF16Of(string path) => path switch
+    {
+        "avx512" => &Dequantize.BF16Avx512,
+        "avx2" => &Dequantize.BF16Avx2,
+        "v128" or "neon" => &Dequantize.BF16V128,
+        _ => &Dequantize.BF16,
+    };
+
+    private static delegate*<float*, float*, int, void> SiluMulOf(string path) => path switch
+    {
+        "avx512" => &SiluMul.Avx512,
+        "avx2" => &SiluMul.Avx2,
+        "v128" => &SiluMul.V128,
+        "neon" => &SiluMul.Neon,
+        _ => &SiluMul.Reference,
+    };
+
+    private static delegate*<float*, float*, int, void> AddOf(string path) => path switch
+    {
+        "avx512" => &Add.Avx512,
+        "avx2" => &Add.Avx2,
+        "v128" => &Add.V128,
+        "neon" => &Add.Neon,
+        _ => &Add.Reference,
+    };
+
+    private static delegate*<float*, int, void> SoftmaxOf(string path) => path switch
+    {
+        "avx512" => &Softmax.Avx512,
+        "avx2" => &Softmax.Avx2,
+        "v128" => &Softmax.V128,
+        "neon" => &Softmax.Neon,
+        _ => &Softmax.Reference,
+    };
+
+    private static delegate*<float*, float*, float*, int, float, void> RmsNormOf(string path) => path switch
+    {
+        "avx512" => &RmsNorm.Avx512,
+        "avx2" => &RmsNorm.Avx2,
+        "v128" => &RmsNorm.V128,
+        "neon" => &RmsNorm.Neon,
+        _ => &RmsNorm.Reference,
+    };
+
+    private static delegate*<AttentionArgs*, void> AttentionOf(string path) => path switch
+    {
+        "avx512" => &FlashAttention.Avx512,
+        "avx2" => &FlashAttention.Avx2,
+        "v128" or "neon" => &FlashAttention.V128,
+        _ => &FlashAttention.Reference,
+    };
+
+    // ---- float dots ---------------------------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Float_dots_equal_reference_bit_for_bit(string path)
+    {
+        var rng = new Random(1234);
+        int orderSensitive = 0, compared = 0;
+        foreach (var type in new[] { FloatType.F32, FloatType.F16, FloatType.BF16 })
+        {
+            var dot = DotOf(path, type);
+            var reference = RefDotOf(type);
+            int size = type == FloatType.F32 ? 4 : 2;
+            foreach (int n in Lengths())
+            {
+                for (int shift = 0; shift < 4; shift++)
+                {
+                    // One operand ends flush with the guard page, the other `shift` elements before it.
+                    byte* w = Row(n, size, shift);
+                    byte* a = Row(n, size, 3 - shift);
+                    FillWide(rng, type, w, n);
+                    FillWide(rng, type, a, n);
+                    float want = reference(w, a, n), got = dot(w, a, n);
+                    AssertSame(want, got, $"{path} Dot{type} n={n} shift={shift}");
+                    if (n >= 128)
+                    {
+                        compared++;
+                        if (Naive(type, w, a, n) != want) orderSensitive++;
+                    }
+                }
+            }
+        }
+        // The data must be able to tell summation orders apart, or bit-exactness above would prove little.
+        Assert.True(orderSensitive > compared / 2, $"only {orderSensitive} of {compared} dots depend on the summation order");
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Half_dots_with_subnormals_infinities_and_nans_equal_reference(string path)
+    {
+        var rng = new Random(99);
+        ushort[] specials = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7c01, 0x7e00, 0xfe00, 0x7fff];
+        foreach (var type in new[] { FloatType.F16, FloatType.BF16 })
+        {
+            var dot = DotOf(path, type);
+            var reference = RefDotOf(type);
+            foreach (int n in new[] { 64, 65, 128, 200, 256, 1000 })
+            {
+                for (int trial = 0; trial < 40; trial++)
+                {
+                    byte* w = Row(n, 2, trial % 4);
+                    byte* a = Row(n, 2, 0);
+                    // Mostly subnormals and small values (trial < 20: no inf/NaN, so the result is a number to compare).
+                    for (int i = 0; i < n; i++)
+                    {
+                        ((ushort*)w)[i] = (ushort)(rng.Next(0, 0x0800) | (rng.Next(2) << 15));
+                        ((ushort*)a)[i] = (ushort)(rng.Next(0, 0x0800) | (rng.Next(2) << 15));
+                        if (type == FloatType.BF16)
+                        {
+                            ((ushort*)w)[i] = (ushort)(rng.Next(0, 0x0100) | (rng.Next(0x3e, 0x42) << 7) | (rng.Next(2) << 15));
+                            ((ushort*)a)[i] = (ushort)(rng.Next(0, 0x0100) | (rng.Next(0x3e, 0x42) << 7) | (rng.Next(2) << 15));
+                        }
+                    }
+                    int count = trial < 20 ? 0 : 1 + rng.Next(3);
+                    for (int k = 0; k < count; k++) ((ushort*)w)[rng.Next(n)] = specials[rng.Next(specials.Length)];
+                    if (trial < 20)
+                    {
+                        for (int k = 0; k < 8; k++) ((ushort*)a)[rng.Next(n)] = specials[rng.Next(9)];   // finite specials only
+                    }
+                    AssertSame(reference(w, a, n), dot(w, a, n), $"{path} Dot{type} specials n={n} trial={trial}");
+                }
+            }
+        }
+    }
+
+    // ---- conversions ----------------------------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Half_to_float_rows_equal_reference_for_every_half(string path)
+    {
+        // All 65536 bit patterns in one row, then short rows at every length and shift.
+        foreach (bool bf in new[] { false, true })
+        {
+            var conv = bf ? FromBF16Of(path) : FromF16Of(path);
+            var reference = bf ? FromBF16Of("reference") : FromF16Of("reference");
+            string name = bf ? "BF16" : "F16";
+            var src = (ushort*)Row(65536, 2, 1);
+            for (int i = 0; i < 65536; i++) src[i] = (ushort)i;
+            float* want = (float*)Row(65536, 4, 0), got = (float*)Row(65536, 4, 2);
+            reference((byte*)src, want, 65536);
+            conv((byte*)src, got, 65536);
+            for (int i = 0; i < 65536; i++)
+            {
+                Assert.True(Bits(want[i]) == Bits(got[i]), $"{path} Dequantize.{name} of 0x{i:x4}: expected 0x{Bits(want[i]):x8} got 0x{Bits(got[i]):x8}");
+            }
+
+            var rng = new Random(7);
+            foreach (int n in Lengths())
+            {
+                for (int shift = 0; shift < 4; shift++)
+                {
+                    var h = (ushort*)Row(n, 2, shift);
+                    for (int i = 0; i < n; i++) h[i] = (ushort)rng.Next(65536);
+                    float* y0 = (float*)Row(n, 4, 3 - shift), y1 = (float*)Row(n, 4, shift);
+                    reference((byte*)h, y0, n);
+                    conv((byte*)h, y1, n);
+                    for (int i = 0; i < n; i++)
+                    {
+                        Assert.True(Bits(y0[i]) == Bits(y1[i]), $"{path} Dequantize.{name} n={n} shift={shift} at {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Float_to_half_rows_round_exactly_like_the_scalar_casts(string path)
+    {
+        // Every sign/exponent/top-mantissa pattern (the high 16 bits) with low bits at and around each rounding point
+        // (ties for fp16 at bit 12, for bf16 at bit 15, and the subnormal range's coarser steps by the random ones),
+        // which covers subnormals, overflow to inf, inf and NaN payloads.
+        uint[] lows = [0x0000, 0x0001, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x7fff, 0x8000, 0x8001, 0xefff, 0xf000, 0xf001, 0xffff];
+        var rng = new Random(11);
+        int count = 65536 * (lows.Length + 2);
+        float* x = (float*)Row(count, 4, 0);
+        int k = 0;
+        for (uint hi = 0; hi < 65536; hi++)
+        {
+            foreach (uint lo in lows) x[k++] = BitConverter.UInt32BitsToSingle(hi << 16 | lo);
+            x[k++] = BitConverter.UInt32BitsToSingle(hi << 16 | (uint)rng.Next(65536));
+            x[k++] = BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(1L << 32));
+        }
+        foreach (bool bf in new[] { false, true })
+        {
+            var conv = bf ? ToBF16Of(path) : ToF16Of(path);
+            var reference = bf ? ToBF16Of("reference") : ToF16Of("reference");
+            string name = bf ? "ToBF16" : "ToF16";
+            var want = (ushort*)Row(count, 2, 0);
+            var got = (ushort*)Row(count, 2, 1);
+            reference(x, (byte*)want, count);
+            conv(x, (byte*)got, count);
+            for (int i = 0; i < count; i++)
+            {
+                Assert.True(want[i] == got[i], $"{path} ConvertRow.{name} of 0x{Bits(x[i]):x8}: expected 0x{want[i]:x4} got 0x{got[i]:x4}");
+            }
+
+            foreach (int n in Lengths())
+            {
+                for (int shift = 0; shift < 4; shift++)
+                {
+                    float* src = (float*)Row(n, 4, shift);
+                    FillWide(rng, FloatType.F32, (byte*)src, n);
+                    var y0 = (ushort*)Row(n, 2, 3 - shift);
+                    var y1 = (ushort*)Row(n, 2, shift);
+                    reference(src, (byte*)y0, n);
+                    conv(src, (byte*)y1, n);
+                    for (int i = 0; i < n; i++) Assert.True(y0[i] == y1[i], $"{path} ConvertRow.{name} n={n} shift={shift} at {i}");
+                }
+            }
+        }
+    }
+
+    // ---- element-wise ops ---------------------------------------------------------------------------------------
+
+    /// <summary>Inputs around every branch of ggml_v_expf: the ±192 cut-off (|x| ≈ 133), subnormal results (x in
+    /// (−104, −87)), overflow (x > 88.7), zeros, infinities and NaN.</summary>
+    private static readonly float[] ExpEdges =
+    [
+        0f, -0f, 1e-45f, -1e-45f, 1e-30f, 0.5f, -0.5f, 0.3465736f, -0.3465736f, 1f, -1f, 10f, -10f,
+        87.3f, 88.7f, 88.8f, -87.3f, -88f, -95f, -100f, -103.9f, -104f, -110f,
+        -133f, -133.08f, -133.1f, -133.2f, 133f, 133.1f, 133.2f, -150f, 150f, -192f, 192f, -1e4f, 1e4f, -1e30f, 1e30f,
+        float.PositiveInfinity, float.NegativeInfinity, float.NaN, float.MaxValue, float.MinValue, float.Epsilon,
+    ];
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Vector_exp_equals_ExpF_Ggml_lane_for_lane(string path)
+    {
+        // The high 16 bits of every float (each sign, exponent and top mantissa) with two random low halves, plus the
+        // edges above.
+        var rng = new Random(5);
+        var xs = new List<float>(ExpEdges);
+        for (uint hi = 0; hi < 65536; hi++)
+        {
+            xs.Add(BitConverter.UInt32BitsToSingle(hi << 16 | (uint)rng.Next(65536)));
+            xs.Add(BitConverter.UInt32BitsToSingle(hi << 16 | (uint)rng.Next(65536)));
+        }
+        for (int i = 0; i < 200_000; i++) xs.Add((float)(rng.NextDouble() * 300 - 200));
+        while (xs.Count % 16 != 0) xs.Add(0f);
+        float* x = (float*)Row(xs.Count, 4, 0);
+        float* y = (float*)Row(xs.Count, 4, 0);
+        for (int i = 0; i < xs.Count; i++) x[i] = xs[i];
+        VectorExp(path, x, y, xs.Count);
+        for (int i = 0; i < xs.Count; i++)
+        {
+            float want = ExpF.Ggml(x[i]);
+            Assert.True(SameOrBothNaN(want, y[i]), $"{path} exp(0x{Bits(x[i]):x8} = {x[i]:R}): expected {want:R} got {y[i]:R}");
+        }
+    }
+
+    private static void VectorExp(string path, float* x, float* y, int n)
+    {
+        for (int i = 0; i < n; i += 16)
+        {
+            switch (path)
+            {
+                case "avx512" when Avx512F.IsSupported:
+                    ExpFVector.Avx512(Vector512.Load(x + i)).Store(y + i);
+                    break;
+                case "avx2" when Avx2.IsSupported && Fma.IsSupported:
+                    ExpFVector.Avx2(Vector256.Load(x + i)).Store(y + i);
+                    ExpFVector.Avx2(Vector256.Load(x + i + 8)).Store(y + i + 8);
+                    break;
+                case "v128" when Vector128.IsHardwareAccelerated:
+                    for (int k = 0; k < 16; k += 4) ExpFVector.V128(Vector128.Load(x + i + k)).Store(y + i + k);
+                    break;
+                case "neon" when AdvSimd.Arm64.IsSupported:
+                    for (int k = 0; k < 16; k += 4) ExpFVector.Neon(Vector128.Load(x + i + k)).Store(y + i + k);
+                    break;
+                default:
+                    throw new InvalidOperationException(path);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SiluMul_equals_reference_bit_for_bit(string path)
+    {
+        var op = SiluMulOf(path);
+        var rng = new Random(21);
+        foreach (int n in Lengths().Concat([2 * 5632 + 5]))
+        {
+            for (int shift = 0; shift < 4; shift++)
+            {
+                float* g0 = (float*)Row(n, 4, shift), g1 = (float*)Row(n, 4, 3 - shift), up = (float*)Row(n, 4, shift);
+                for (int i = 0; i < n; i++)
+                {
+                    g0[i] = rng.Next(8) == 0 ? ExpEdges[rng.Next(ExpEdges.Length)] : (float)(rng.NextDouble() * 40 - 20);
+                    g1[i] = g0[i];
+                    up[i] = (float)(rng.NextDouble() * 4 - 2);
+                }
+                SiluMul.Reference(g0, up, n);
+                op(g1, up, n);
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(SameOrBothNaN(g0[i], g1[i]), $"{path} SiluMul n={n} shift={shift} at {i}: expected {g0[i]:R} got {g1[i]:R}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Add_equals_reference_bit_for_bit(string path)
+    {
+        var op = AddOf(path);
+        var rng = new Random(22);
+        foreach (int n in Lengths())
+        {
+            for (int shift = 0; shift < 4; shift++)
+            {
+                float* x0 = (float*)Row(n, 4, shift), x1 = (float*)Row(n, 4, 3 - shift), y = (float*)Row(n, 4, 0);
+                FillWide(rng, FloatType.F32, (byte*)x0, n);
+                FillWide(rng, FloatType.F32, (byte*)y, n);
+                for (int i = 0; i < n; i++) x1[i] = x0[i];
+                Add.Reference(x0, y, n);
+                op(x1, y, n);
+                for (int i = 0; i < n; i++) Assert.True(Bits(x0[i]) == Bits(x1[i]), $"{path} Add n={n} shift={shift} at {i}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Softmax_is_within_tolerance_of_reference(string path)
+    {
+        var op = SoftmaxOf(path);
+        var rng = new Random(23);
+        foreach (int n in Lengths().Where(n => n > 0).Concat([32000]))
+        {
+            for (int shift = 0; shift < 4; shift++)
+            {
+                float* x0 = (float*)Row(n, 4, shift), x1 = (float*)Row(n, 4, 3 - shift);
+                for (int i = 0; i < n; i++) x0[i] = x1[i] = (float)(rng.NextDouble() * 60 - 40);
+                if (n > 3) x0[1] = x1[1] = float.NegativeInfinity;   // a masked logit
+                Softmax.Reference(x0, n);
+                op(x1, n);
+                double err = 0, norm = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    double d = (double)x1[i] - x0[i];
+                    err += d * d;
+                    norm += (double)x0[i] * x0[i];
+                    Assert.True(Math.Abs(d) <= KernelTolerances.SoftmaxMaxRelative * x0[i],
+                        $"{path} Softmax n={n} shift={shift} at {i}: expected {x0[i]:R} got {x1[i]:R}");
+                }
+                double nmse = err / norm;
+                Assert.True(nmse <= KernelTolerances.SoftmaxNmse, $"{path} Softmax n={n} shift={shift}: NMSE {nmse:E3}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void RmsNorm_equals_reference_bit_for_bit(string path)
+    {
+        var op = RmsNormOf(path);
+        var rng = new Random(24);
+        foreach (int n in Lengths().Concat([4096]))
+        {
+            for (int shift = 0; shift < 4; shift++)
+            {
+                float* x = (float*)Row(n, 4, shift), w = (float*)Row(n, 4, 3 - shift);
+                float* y0 = (float*)Row(n, 4, 0), y1 = (float*)Row(n, 4, shift);
+                FillWide(rng, FloatType.F32, (byte*)x, n);
+                for (int i = 0; i < n; i++) w[i] = (float)(rng.NextDouble() * 2);
+                float eps = shift % 2 == 0 ? 1e-5f : 1e-6f;
+                RmsNorm.Reference(x, w, y0, n, eps);
+                op(x, w, y1, n, eps);
+                for (int i = 0; i < n; i++) Assert.True(Bits(y0[i]) == Bits(y1[i]), $"{path} RmsNorm n={n} shift={shift} at {i}");
+                // In place (y = x) as well.
+                op(x, w, x, n, eps);
+                for (int i = 0; i < n; i++) Assert.True(Bits(y0[i]) == Bits(x[i]), $"{path} RmsNorm in place n={n} shift={shift} at {i}");
+            }
+        }
+    }
+
+    // ---- flash attention ----------------------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FlashAttention_equals_reference_bit_for_bit(string path)
+    {
+        var rng = new Random(25);
+        foreach (bool f16 in new[] { true, false })
+        {
+            foreach (int hd in new[] { 1, 3, 8, 15, 16, 17, 31, 64, 80, 128, 256 })
+            {
+                foreach (int positions in new[] { 0, 1, 2, 5, 33, 130 })
+                {
+                    int size = f16 ? 2 : 4;
+                    long rowBytes = (hd + 5) * size;   // rows strided as in a cache holding several heads
+                    byte* keys = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 0);
+                    byte* values = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 1);
+                    float* q = (float*)Row(hd, 4, 2);
+                    for (int t = 0; t < positions; t++)
+                    {
+                        for (int i = 0; i < hd; i++)
+                        {
+                            // Scores drift upwards now and then, so the running maximum (and the rescale) moves often.
+                            float k = (float)(rng.NextDouble() * 2 - 1) * (1 + t % 7);
+                            float v = (float)(rng.NextDouble() * 8 - 4);
+                            if (f16)
+                            {
+                                ((ushort*)(keys + t * rowBytes))[i] = Fp16.FromFloat(k);
+                                ((ushort*)(values + t * rowBytes))[i] = Fp16.FromFloat(v);
+                            }
+                            else
+                            {
+                                ((float*)(keys + t * rowBytes))[i] = k;
+                                ((float*)(values + t * rowBytes))[i] = v;
+                            }
+                        }
+                    }
+                    for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+
+                    float* want = Attend(path: "reference", f16, keys, values, rowBytes, positions, hd, q);
+                    float* got = Attend(path, f16, keys, values, rowBytes, positions, hd, q);
+                    for (int i = 0; i < hd; i++)
+                    {
+                        Assert.True(Bits(want[i]) == Bits(got[i]),
+                            $"{path} FlashAttention {(f16 ? "F16" : "F32")} hd={hd} positions={positions} at {i}: expected {want[i]:R} got {got[i]:R}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>One attention call through a path's kernel, key dot and query conversion (the reference path uses the
+    /// scalar ones): the SIMD dots are bit-exact, so every path must give Reference's output.</summary>
+    private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int hd, float* q)
+    {
+        var args = new AttentionArgs
+        {
+            Query = q,
+            Keys = keys,
+            Values = values,
+            RowBytes = rowBytes,
+            Positions = positions,
+            HeadDim = hd,
+            Scale = 1f / MathF.Sqrt(hd),
+            F16 = f16,
+            QueryScratch = Row(hd, 4, 0),
+            AccScratch = (float*)Row(hd, 4, 0),
+            Output = (float*)Row(hd, 4, 1),
+            KeyDot = DotOf(path, f16 ? FloatType.F16 : FloatType.F32),
+            QueryToCache = f16 ? ToF16Of(path) : &ConvertRow.ToF32,
+        };
+        AttentionOf(path)(&args);
+        return args.Output;
+    }
+
+    // ---- data ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Normal-ish values scaled by 2^[-8, 8): a wide dynamic range, so any change of summation order shows.</summary>
+    private static void FillWide(Random rng, FloatType type, byte* p, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            double g = (rng.NextDouble() + rng.NextDouble() + rng.NextDouble() - 1.5) * 2;
+            float v = (float)(g * Math.Pow(2, rng.Next(-8, 8)));
+            switch (type)
+            {
+                case FloatType.F32: ((float*)p)[i] = v; break;
+                case FloatType.F16: ((ushort*)p)[i] = Fp16.FromFloat(v); break;
+                default: ((ushort*)p)[i] = Fp16.FloatToBF16(v); break;
+            }
+        }
+    }
+
+    private static float Naive(FloatType type, byte* w, byte* a, int n)
+    {
+        float s = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float x = type switch
+            {
+                FloatType.F32 => ((float*)w)[i],
+                FloatType.F16 => Fp16.ToFloat(((ushort*)w)[i]),
+                _ => Fp16.BF16ToFloat(((ushort*)w)[i]),
+            };
+            float y = type switch
+            {
+                FloatType.F32 => ((float*)a)[i],
+                FloatType.F16 => Fp16.ToFloat(((ushort*)a)[i]),
+                _ => Fp16.BF16ToFloat(((ushort*)a)[i]),
+            };
+            s = MathF.FusedMultiplyAdd(x, y, s);
+        }
+        return s;
+    }
+
+    private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
+
+    private static bool SameOrBothNaN(float a, float b) => Bits(a) == Bits(b) || (float.IsNaN(a) && float.IsNaN(b));
+
+    private static void AssertSame(float want, float got, string what) =>
+        Assert.True(SameOrBothNaN(want, got), $"{what}: expected {want:R} (0x{Bits(want):x8}) got {got:R} (0x{Bits(got):x8})");
+
+    // ---- guard-paged buffers ------------------------------------------------------------------------------------
+
+    private readonly List<(nint Base, nuint Length, bool Mapped)> _allocations = [];
+
+    /// <summary>Room for n elements whose end lies `slack` elements before a page the process may not touch (Linux;
+    /// elsewhere a plain allocation). Freed when the test class is disposed.</summary>
+    private byte* Row(int n, int elementSize, int slack)
+    {
+        nuint page = (nuint)Environment.SystemPageSize;
+        nuint bytes = (nuint)((long)(n + slack) * elementSize);
+        nuint dataPages = (bytes + page - 1) / page;
+        nuint length = (dataPages + 1) * page;
+        if (OperatingSystem.IsLinux())
+        {
+            nint region = Mmap(0, length, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+            if (region != -1 && Mprotect(region + (nint)(dataPages * page), page, ProtNone) == 0)
+            {
+                _allocations.Add((region, length, true));
+                return (byte*)region + dataPages * page - bytes;
+            }
+        }
+        void* p = NativeMemory.AllocZeroed(bytes + 1);
+        _allocations.Add(((nint)p, 0, false));
+        return (byte*)p;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (b, length, mapped) in _allocations)
+        {
+            if (mapped) Munmap(b, length);
+            else NativeMemory.Free((void*)b);
+        }
+        _allocations.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
+
+    [LibraryImport("libc", EntryPoint = "mmap")]
+    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "mprotect")]
+    private static partial int Mprotect(nint addr, nuint length, int prot);
+
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static partial int Munmap(nint addr, nuint length);
+}
