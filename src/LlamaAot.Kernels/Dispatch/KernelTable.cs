@@ -166,6 +166,10 @@ public sealed unsafe class KernelTable
         Set(GgmlType.Q4_K, GgmlType.Q8_K, &DotQ4_KQ8_K.Reference, &DequantizeFormats.Q4_K, null);
         Set(GgmlType.Q5_K, GgmlType.Q8_K, &DotQ5_KQ8_K.Reference, &DequantizeFormats.Q5_K, null);
         Set(GgmlType.Q6_K, GgmlType.Q8_K, &DotQ6_KQ8_K.Reference, &DequantizeFormats.Q6_K, null);
+        // ggml_repack_get_optimal_repack_type (ggml-cpu/repack.cpp) on x86: Q4_K → q4_K_8x8 with AVX2, Q2_K → q2_K_8x8
+        // with AVX-512, each only for matrices with a multiple of 8 rows; Q3_K, Q5_K, Q6_K are never repacked on x86.
+        _types[(int)GgmlType.Q4_K].VecDotRows8 = &DotQ4_KQ8_K.ReferenceBlockwise;
+        _types[(int)GgmlType.Q2_K].VecDotRows8 = &DotQ2_KQ8_K.ReferenceBlockwise;
         Set(GgmlType.Q8_1, GgmlType.Q8_1, null, null, &QuantizeFormats.Q8_1);
         Set(GgmlType.Q8_K, GgmlType.Q8_K, null, &DequantizeFormats.Q8_K, &QuantizeFormats.Q8_K);
         RmsNorm = &Ops.RmsNorm.Reference;

@@ -1,8 +1,9 @@
 // Reference dots of the weight formats beyond Q4_0/Q8_0 with the activation format ggml-cpu pairs them with
-// (type_traits_cpu[].vec_dot_type): Q4_1·Q8_1, Q5_0·Q8_0, Q5_1·Q8_1 and every K-quant · Q8_K. Each is ggml-cpu/quants.c's
-// the legacy formats follow llama.cpp's x86 order (LegacyOrder.cs); the K dots are ggml_vec_dot_*_generic: integer inner sums per (sub-)block, then the same float scale arithmetic in the same order,
-// including the K dots' 8 float lanes summed at the end. SIMD paths go in sibling files (DotQ4_KQ8_K.Avx2.cs …)
-// and are tested against these.
+// (type_traits_cpu[].vec_dot_type): Q4_1·Q8_1, Q5_0·Q8_0, Q5_1·Q8_1 and every K-quant · Q8_K. All follow llama.cpp's
+// x86 arithmetic so that they equal it bit for bit: the legacy formats its 8-lane order (LegacyOrder.cs), the K dots
+// the 8 int32 lanes of ggml-cpu/arch/x86/quants.c's AVX2 kernels (KOrder below), or the blockwise order of the
+// repacked q4_K_8x8 / q2_K_8x8 kernels for matrices with a multiple of 8 rows. SIMD paths go in sibling files
+// (DotQ4_KQ8_K.Avx2.cs …) and are tested against these for exact equality.
 using System.Runtime.CompilerServices;
 using LlamaAot.Kernels.Quants;
 
@@ -52,243 +53,292 @@ public static unsafe partial class DotQ5_1Q8_1
         LegacyOrder.Dot(w, sizeof(BlockQ5_1), a, sizeof(BlockQ8_1), 4, n, hasMin: true, &Weight);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// K-quants · Q8_K. llama.cpp on x86 (ggml-cpu/arch/x86/quants.c, ggml_vec_dot_q*_K_q8_K, the __AVX2__ branch, which
+// an AVX-512 build compiles too: there is no AVX-512 branch in these five) keeps one super-block's integer sums in
+// 8 int32 lanes: lane l holds the elements e (0..255) with (e >> 2) & 7 == l, i.e. bytes 4l..4l+3 of every 32-byte
+// chunk, each times its sub-block scale (exact integers: maddubs/madd never saturate for these ranges). Per block
+// the lanes go to float and acc[l] = fma(d_a·d_w, lane[l], acc[l]); the result is Reductions.Hsum8(acc). The mins
+// differ per format (see each Reference). Matrices llama.cpp repacks (ggml-cpu/repack.cpp
+// ggml_repack_get_optimal_repack_type: Q4_K → q4_K_8x8 with AVX2, Q2_K → q2_K_8x8 with AVX-512, both only when the
+// row count is a multiple of 8) use arch/x86/repack.cpp's gemv/gemm order instead: ReferenceBlockwise.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// <summary>The lane arithmetic the x86 K dots share. Each format decodes one super-block to 256 signed quants and
+/// 16 per-16-element scales (32-element sub-blocks repeat their scale twice).</summary>
+internal static unsafe class KOrder
+{
+    public const int QK = 256;
+
+    /// <summary>lane[l] = Σ_{e : (e &gt;&gt; 2) &amp; 7 == l} sc16[e / 16]·q[e]·a[e] (ggml's 8 int32 lanes).</summary>
+    public static void LaneSums(sbyte* q, int* sc16, sbyte* a, int* lane)
+    {
+        for (int l = 0; l < 8; l++) lane[l] = 0;
+        for (int e = 0; e < QK; e++) lane[(e >> 2) & 7] += sc16[e >> 4] * q[e] * a[e];
+    }
+
+    /// <summary>Σ_e sc16[e / 16]·q[e]·a[e], the whole super-block as one integer (the repacked kernels).</summary>
+    public static int BlockSum(sbyte* q, int* sc16, sbyte* a)
+    {
+        int s = 0;
+        for (int e = 0; e < QK; e++) s += sc16[e >> 4] * q[e] * a[e];
+        return s;
+    }
+
+    // Decoders: element e of the super-block and the scale of each 16 elements.
+
+    public static void DecodeQ2(BlockQ2_K* x, sbyte* q, int* sc16, int* min16)
+    {
+        for (int e = 0; e < QK; e++)
+        {
+            int g = e >> 7, s = (e >> 5) & 3, l = e & 31;
+            q[e] = (sbyte)((x->Qs[32 * g + l] >> (2 * s)) & 3);
+        }
+        for (int j = 0; j < 16; j++)
+        {
+            sc16[j] = x->Scales[j] & 0xF;
+            min16[j] = x->Scales[j] >> 4;
+        }
+    }
+
+    public static void DecodeQ3(BlockQ3_K* x, sbyte* q, int* sc16)
+    {
+        for (int e = 0; e < QK; e++)
+        {
+            int g = e >> 7, s = (e >> 5) & 3, l = e & 31;
+            int low = (x->Qs[32 * g + l] >> (2 * s)) & 3;
+            q[e] = (sbyte)(low - ((x->HMask[l] >> (4 * g + s) & 1) != 0 ? 0 : 4));
+        }
+        sbyte* scales = stackalloc sbyte[16];
+        KScales.Q3Scales(x->Scales, scales);
+        for (int j = 0; j < 16; j++) sc16[j] = scales[j] - 32;
+    }
+
+    /// <summary>Q4_K (qh == null) and Q5_K: 4-bit quants (+16 for a set qh bit), 8 six-bit scales and mins.</summary>
+    public static void DecodeQ4Q5(byte* packedScales, byte* qs, byte* qh, sbyte* q, int* sc16, int* min8)
+    {
+        for (int e = 0; e < QK; e++)
+        {
+            int g = e >> 6, hi = (e >> 5) & 1, l = e & 31;
+            int v = hi == 0 ? qs[32 * g + l] & 0xF : qs[32 * g + l] >> 4;
+            if (qh != null) v += ((qh[l] >> (2 * g + hi)) & 1) << 4;
+            q[e] = (sbyte)v;
+        }
+        for (int j = 0; j < 8; j++)
+        {
+            KScales.ScaleMinK4(j, packedScales, out byte d, out byte m);
+            sc16[2 * j] = sc16[2 * j + 1] = d;
+            min8[j] = m;
+        }
+    }
+
+    public static void DecodeQ6(BlockQ6_K* x, sbyte* q, int* sc16)
+    {
+        for (int e = 0; e < QK; e++)
+        {
+            int g = e >> 7, s = (e >> 5) & 3, l = e & 31;
+            int low = (x->Ql[64 * g + 32 * (s & 1) + l] >> (4 * (s >> 1))) & 0xF;
+            int high = (x->Qh[32 * g + l] >> (2 * s)) & 3;
+            q[e] = (sbyte)((low | (high << 4)) - 32);
+        }
+        for (int j = 0; j < 16; j++) sc16[j] = x->Scales[j];
+    }
+
+    /// <summary>Σ_j min8[j]·(bsums[2j] + bsums[2j+1]) as an integer (Q4_K/Q5_K mins over 32-element sub-blocks).</summary>
+    public static int MinSum8(int* min8, short* bsums)
+    {
+        int s = 0;
+        for (int j = 0; j < 8; j++) s += min8[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+        return s;
+    }
+}
+
 public static unsafe partial class DotQ2_KQ8_K
 {
-    /// <summary>Spec: Σ_blocks (d_a·d)·Σ_s sc_s·Σ q·a − (d_a·dmin)·Σ_s m_s·bsum_s, over 16 sub-blocks of 16; the mins
-    /// use the activation's bsums so the quants are read once.</summary>
+    /// <summary>Spec (ggml_vec_dot_q2_K_q8_K, AVX2): per block, first acc[l] = fma(−d_a·dmin, m[2l]·bsums[2l] +
+    /// m[2l+1]·bsums[2l+1], acc[l]) (mins times bsums in the same 8 lanes), then acc[l] = fma(d_a·d, lane[l], acc[l])
+    /// (<see cref="KOrder"/>); result Hsum8(acc).</summary>
     public static float Reference(byte* w, byte* a, int n)
     {
         var x = (BlockQ2_K*)w;
         var y = (BlockQ8_K*)a;
-        float sumf = 0;
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* mn = stackalloc int[16];
+        int* lane = stackalloc int[8];
+        float* acc = stackalloc float[8];
+        for (int l = 0; l < 8; l++) acc[l] = 0;
         for (int i = 0; i < n / BlockQ2_K.QK; i++)
         {
-            byte* q2 = x[i].Qs;
-            sbyte* q8 = y[i].Qs;
-            byte* sc = x[i].Scales;
-
-            int summs = 0;
-            for (int j = 0; j < 16; j++) summs += y[i].BSums[j] * (sc[j] >> 4);
-
-            float dall = y[i].D * Fp16.ToFloat(x[i].D);
-            float dmin = y[i].D * Fp16.ToFloat(x[i].DMin);
-
-            int isum = 0, s = 0;
-            for (int k = 0; k < BlockQ2_K.QK / 128; k++)
-            {
-                for (int shift = 0; shift < 8; shift += 2)
-                {
-                    int d = sc[s++] & 0xF;
-                    int isuml = 0;
-                    for (int l = 0; l < 16; l++) isuml += q8[l] * ((q2[l] >> shift) & 3);
-                    isum += d * isuml;
-                    d = sc[s++] & 0xF;
-                    isuml = 0;
-                    for (int l = 16; l < 32; l++) isuml += q8[l] * ((q2[l] >> shift) & 3);
-                    isum += d * isuml;
-                    q8 += 32;
-                }
-                q2 += 32;
-            }
-            sumf += dall * isum - dmin * summs;
+            KOrder.DecodeQ2(x + i, q, sc, mn);
+            float d = y[i].D * Fp16.ToFloat(x[i].D);
+            float dmin = -y[i].D * Fp16.ToFloat(x[i].DMin);
+            for (int l = 0; l < 8; l++)
+                acc[l] = MathF.FusedMultiplyAdd(dmin, mn[2 * l] * y[i].BSums[2 * l] + mn[2 * l + 1] * y[i].BSums[2 * l + 1], acc[l]);
+            KOrder.LaneSums(q, sc, y[i].Qs, lane);
+            for (int l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
         }
-        return sumf;
+        return Reductions.Hsum8(acc);
+    }
+
+    /// <summary>Spec for matrices with a multiple of 8 rows, repacked to q2_K_8x8 on AVX-512 (arch/x86/repack.cpp
+    /// ggml_gemv/gemm_q2_K_8x8_q8_K): per block the whole integer sums, acc = fma(Σ sc·q·a, d·d_a, acc) and
+    /// accm = fma(Σ m·bsums, dmin·d_a, accm); result acc − accm.</summary>
+    public static float ReferenceBlockwise(byte* w, byte* a, int n)
+    {
+        var x = (BlockQ2_K*)w;
+        var y = (BlockQ8_K*)a;
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* mn = stackalloc int[16];
+        float acc = 0, accm = 0;
+        for (int i = 0; i < n / BlockQ2_K.QK; i++)
+        {
+            KOrder.DecodeQ2(x + i, q, sc, mn);
+            int summ = 0;
+            for (int j = 0; j < 16; j++) summ += mn[j] * y[i].BSums[j];
+            acc = MathF.FusedMultiplyAdd(KOrder.BlockSum(q, sc, y[i].Qs), Fp16.ToFloat(x[i].D) * y[i].D, acc);
+            accm = MathF.FusedMultiplyAdd(summ, Fp16.ToFloat(x[i].DMin) * y[i].D, accm);
+        }
+        return acc - accm;
     }
 }
 
 public static unsafe partial class DotQ3_KQ8_K
 {
-    /// <summary>Spec: Σ_blocks (d·d_a)·Σ_s (sc_s − 32)·Σ q·a with q = 2 low bits − (hmask bit clear ? 4 : 0), over 16
-    /// sub-blocks of 16, the integer sums kept in 8 lanes and turned to float per block (as ggml's generic code).</summary>
+    /// <summary>Spec (ggml_vec_dot_q3_K_q8_K, AVX2): q = 2 low bits − (hmask bit clear ? 4 : 0), scales sc − 32;
+    /// acc[l] = fma(d_a·d, lane[l], acc[l]) per block (<see cref="KOrder"/>); result Hsum8(acc).</summary>
     public static float Reference(byte* w, byte* a, int n)
     {
         var x = (BlockQ3_K*)w;
         var y = (BlockQ8_K*)a;
-        sbyte* aux8 = stackalloc sbyte[256];
-        sbyte* scales = stackalloc sbyte[16];
-        int* aux32 = stackalloc int[8];
-        float* sums = stackalloc float[8];
-        for (int l = 0; l < 8; l++) sums[l] = 0;
-
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* lane = stackalloc int[8];
+        float* acc = stackalloc float[8];
+        for (int l = 0; l < 8; l++) acc[l] = 0;
         for (int i = 0; i < n / BlockQ3_K.QK; i++)
         {
-            byte* q3 = x[i].Qs;
-            byte* hm = x[i].HMask;
-            sbyte* q8 = y[i].Qs;
-            for (int l = 0; l < 8; l++) aux32[l] = 0;
-
-            // Unpack the 3-bit values, one 32-element plane per hmask bit.
-            sbyte* p = aux8;
-            int m = 1;
-            for (int j = 0; j < BlockQ3_K.QK; j += 128)
-            {
-                for (int shift = 0; shift < 8; shift += 2)
-                {
-                    for (int l = 0; l < 32; l++) p[l] = (sbyte)(((q3[l] >> shift) & 3) - ((hm[l] & m) != 0 ? 0 : 4));
-                    p += 32;
-                    m <<= 1;
-                }
-                q3 += 32;
-            }
-
-            KScales.Q3Scales(x[i].Scales, scales);
-            p = aux8;
-            for (int j = 0; j < BlockQ3_K.QK / 16; j++)
-            {
-                int scale = scales[j] - 32;
-                for (int half = 0; half < 2; half++)
-                {
-                    for (int l = 0; l < 8; l++) aux32[l] += scale * (short)(q8[l] * p[l]);
-                    q8 += 8;
-                    p += 8;
-                }
-            }
-            float d = Fp16.ToFloat(x[i].D) * y[i].D;
-            for (int l = 0; l < 8; l++) sums[l] += d * aux32[l];
+            KOrder.DecodeQ3(x + i, q, sc);
+            float d = y[i].D * Fp16.ToFloat(x[i].D);
+            KOrder.LaneSums(q, sc, y[i].Qs, lane);
+            for (int l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
         }
-        float sumf = 0;
-        for (int l = 0; l < 8; l++) sumf += sums[l];
-        return sumf;
+        return Reductions.Hsum8(acc);
     }
 }
 
 public static unsafe partial class DotQ4_KQ8_K
 {
-    /// <summary>Spec: Σ_blocks (d·d_a)·Σ_s sc_s·Σ q·a (8 int lanes → 8 float lanes) − Σ_blocks (dmin·d_a)·Σ_s m_s·bsums,
-    /// over 8 sub-blocks of 32; the min term is subtracted per block, the lanes added at the end (ggml's order).</summary>
-    public static float Reference(byte* w, byte* a, int n) => KDot.Q4Q5K(w, a, n, q5: false);
+    /// <summary>Spec (ggml_vec_dot_q4_K_q8_K, AVX2): acc[l] = fma(d_a·d, lane[l], acc[l]) (<see cref="KOrder"/>);
+    /// the mins in 4 float lanes: accm[k] = fma(−d_a·dmin, m[2k]·(bs[4k]+bs[4k+1]) + m[2k+1]·(bs[4k+2]+bs[4k+3]),
+    /// accm[k]); result Hsum8(acc) + ((accm0 + accm2) + (accm1 + accm3)).</summary>
+    public static float Reference(byte* w, byte* a, int n)
+    {
+        var x = (BlockQ4_K*)w;
+        var y = (BlockQ8_K*)a;
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* mn = stackalloc int[8];
+        int* lane = stackalloc int[8];
+        float* acc = stackalloc float[8];
+        float* accm = stackalloc float[4];
+        for (int l = 0; l < 8; l++) acc[l] = 0;
+        for (int k = 0; k < 4; k++) accm[k] = 0;
+        for (int i = 0; i < n / BlockQ4_K.QK; i++)
+        {
+            KOrder.DecodeQ4Q5(x[i].Scales, x[i].Qs, null, q, sc, mn);
+            float d = y[i].D * Fp16.ToFloat(x[i].D);
+            float dmin = -y[i].D * Fp16.ToFloat(x[i].DMin);
+            short* bs = y[i].BSums;
+            for (int k = 0; k < 4; k++)
+            {
+                int p = mn[2 * k] * (bs[4 * k] + bs[4 * k + 1]) + mn[2 * k + 1] * (bs[4 * k + 2] + bs[4 * k + 3]);
+                accm[k] = MathF.FusedMultiplyAdd(dmin, p, accm[k]);
+            }
+            KOrder.LaneSums(q, sc, y[i].Qs, lane);
+            for (int l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
+        }
+        return Reductions.Hsum8(acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
+    }
+
+    /// <summary>Spec for matrices with a multiple of 8 rows, repacked to q4_K_8x8 with AVX2 (arch/x86/repack.cpp
+    /// ggml_gemv/gemm_q4_K_8x8_q8_K): acc = fma(Σ sc·q·a, d·d_a, acc), accm = fma(Σ m·bsums, dmin·d_a, accm) per block;
+    /// result acc − accm.</summary>
+    public static float ReferenceBlockwise(byte* w, byte* a, int n)
+    {
+        var x = (BlockQ4_K*)w;
+        var y = (BlockQ8_K*)a;
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* mn = stackalloc int[8];
+        float acc = 0, accm = 0;
+        for (int i = 0; i < n / BlockQ4_K.QK; i++)
+        {
+            KOrder.DecodeQ4Q5(x[i].Scales, x[i].Qs, null, q, sc, mn);
+            acc = MathF.FusedMultiplyAdd(KOrder.BlockSum(q, sc, y[i].Qs), Fp16.ToFloat(x[i].D) * y[i].D, acc);
+            accm = MathF.FusedMultiplyAdd(KOrder.MinSum8(mn, y[i].BSums), Fp16.ToFloat(x[i].DMin) * y[i].D, accm);
+        }
+        return acc - accm;
+    }
 }
 
 public static unsafe partial class DotQ5_KQ8_K
 {
-    /// <summary>Spec: as DotQ4_KQ8_K with q = nibble + 16·(qh bit).</summary>
-    public static float Reference(byte* w, byte* a, int n) => KDot.Q4Q5K(w, a, n, q5: true);
+    /// <summary>Spec (ggml_vec_dot_q5_K_q8_K, AVX2): q = nibble + 16·(qh bit); acc[l] = fma(d_a·d, lane[l], acc[l])
+    /// (<see cref="KOrder"/>); the mins as one scalar, summs = fma(−d_a·dmin, Σ m·bsums, summs) per block (the C is
+    /// `summs += dmin * int`, which GCC contracts to an fma under -march=native); result Hsum8(acc) + summs.</summary>
+    public static float Reference(byte* w, byte* a, int n)
+    {
+        var x = (BlockQ5_K*)w;
+        var y = (BlockQ8_K*)a;
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* mn = stackalloc int[8];
+        int* lane = stackalloc int[8];
+        float* acc = stackalloc float[8];
+        for (int l = 0; l < 8; l++) acc[l] = 0;
+        float summs = 0;
+        for (int i = 0; i < n / BlockQ5_K.QK; i++)
+        {
+            KOrder.DecodeQ4Q5(x[i].Scales, x[i].Qs, x[i].Qh, q, sc, mn);
+            float d = y[i].D * Fp16.ToFloat(x[i].D);
+            float dmin = -y[i].D * Fp16.ToFloat(x[i].DMin);
+            summs = MathF.FusedMultiplyAdd(dmin, KOrder.MinSum8(mn, y[i].BSums), summs);   // GCC contracts summs += dmin·int
+            KOrder.LaneSums(q, sc, y[i].Qs, lane);
+            for (int l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
+        }
+        return Reductions.Hsum8(acc) + summs;
+    }
 }
 
 public static unsafe partial class DotQ6_KQ8_K
 {
-    /// <summary>Spec: Σ_blocks (d·d_a)·Σ_s sc_s·Σ (q − 32)·a over 16 sub-blocks of 16 (8 int lanes → 8 float lanes).</summary>
+    /// <summary>Spec (ggml_vec_dot_q6_K_q8_K, AVX2 since llama.cpp PR #22345, "optimize avx2 q6_k"): the quants are
+    /// taken unsigned (0..63) and the −32 offset is applied through the activation's bsums. Per block, lane[l] =
+    /// Σ_{(e &gt;&gt; 2) &amp; 7 == l} sc[e/16]·u[e]·a[e] − 32·(sc[2l]·bsums[2l] + sc[2l+1]·bsums[2l+1]) (the offset
+    /// is a 16-lane madd of bsums and scales, so lane l carries sub-blocks 2l and 2l+1 — not the elements of lane l);
+    /// acc[l] = fma(d_a·d, lane[l], acc[l]); result Hsum8(acc). The lane totals differ from the plain (u − 32) ones,
+    /// so the float result does too.</summary>
     public static float Reference(byte* w, byte* a, int n)
     {
         var x = (BlockQ6_K*)w;
         var y = (BlockQ8_K*)a;
-        sbyte* aux8 = stackalloc sbyte[256];
-        int* aux32 = stackalloc int[8];
-        float* sums = stackalloc float[8];
-        for (int l = 0; l < 8; l++) sums[l] = 0;
-
+        sbyte* q = stackalloc sbyte[256];
+        int* sc = stackalloc int[16];
+        int* lane = stackalloc int[8];
+        float* acc = stackalloc float[8];
+        for (int l = 0; l < 8; l++) acc[l] = 0;
         for (int i = 0; i < n / BlockQ6_K.QK; i++)
         {
-            byte* q4 = x[i].Ql;
-            byte* qh = x[i].Qh;
-            sbyte* q8 = y[i].Qs;
-            for (int l = 0; l < 8; l++) aux32[l] = 0;
-
-            sbyte* p = aux8;
-            for (int j = 0; j < BlockQ6_K.QK; j += 128)
-            {
-                for (int l = 0; l < 32; l++)
-                {
-                    p[l + 0] = (sbyte)(((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                    p[l + 32] = (sbyte)(((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-                    p[l + 64] = (sbyte)(((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                    p[l + 96] = (sbyte)(((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-                }
-                p += 128;
-                q4 += 64;
-                qh += 32;
-            }
-
-            p = aux8;
-            for (int j = 0; j < BlockQ6_K.QK / 16; j++)
-            {
-                int scale = x[i].Scales[j];
-                for (int half = 0; half < 2; half++)
-                {
-                    for (int l = 0; l < 8; l++) aux32[l] += scale * (short)(q8[l] * p[l]);
-                    q8 += 8;
-                    p += 8;
-                }
-            }
-            float d = Fp16.ToFloat(x[i].D) * y[i].D;
-            for (int l = 0; l < 8; l++) sums[l] += d * aux32[l];
+            KOrder.DecodeQ6(x + i, q, sc);   // q = u − 32
+            float d = y[i].D * Fp16.ToFloat(x[i].D);
+            sbyte* a8 = y[i].Qs;
+            short* bs = y[i].BSums;
+            for (int l = 0; l < 8; l++) lane[l] = -32 * (sc[2 * l] * bs[2 * l] + sc[2 * l + 1] * bs[2 * l + 1]);
+            for (int e = 0; e < 256; e++) lane[(e >> 2) & 7] += sc[e >> 4] * (q[e] + 32) * a8[e];
+            for (int l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
         }
-        float sumf = 0;
-        for (int l = 0; l < 8; l++) sumf += sums[l];
-        return sumf;
-    }
-}
-
-/// <summary>The shared body of ggml_vec_dot_q4_K_q8_K_generic and ggml_vec_dot_q5_K_q8_K_generic.</summary>
-internal static unsafe class KDot
-{
-    public static float Q4Q5K(byte* w, byte* a, int n, bool q5)
-    {
-        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-        var y = (BlockQ8_K*)a;
-        int blockBytes = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-        sbyte* aux8 = stackalloc sbyte[256];
-        int* aux32 = stackalloc int[8];
-        float* sums = stackalloc float[8];
-        uint* utmp = stackalloc uint[4];
-        byte* scales = (byte*)utmp;        // 8 six-bit scales
-        byte* mins = (byte*)(utmp + 2);    // 8 six-bit mins
-        for (int l = 0; l < 8; l++) sums[l] = 0;
-
-        float sumf = 0;
-        for (int i = 0; i < n / 256; i++, w += blockBytes)
-        {
-            // Q4_K and Q5_K share the d, dmin, scales[12] prefix.
-            ushort d16 = ((ushort*)w)[0], dmin16 = ((ushort*)w)[1];
-            byte* packed = w + 4;
-            byte* q4 = q5 ? ((BlockQ5_K*)w)->Qs : ((BlockQ4_K*)w)->Qs;
-            byte* hm = q5 ? ((BlockQ5_K*)w)->Qh : null;
-            sbyte* q8 = y[i].Qs;
-            for (int l = 0; l < 8; l++) aux32[l] = 0;
-
-            sbyte* p = aux8;
-            int m = 1;
-            for (int j = 0; j < 256 / 64; j++)
-            {
-                for (int l = 0; l < 32; l++) p[l] = (sbyte)((q4[l] & 0xF) + (q5 && (hm[l] & m) != 0 ? 16 : 0));
-                p += 32;
-                m <<= 1;
-                for (int l = 0; l < 32; l++) p[l] = (sbyte)((q4[l] >> 4) + (q5 && (hm[l] & m) != 0 ? 16 : 0));
-                p += 32;
-                m <<= 1;
-                q4 += 32;
-            }
-
-            // ggml's word shuffle of the 12 packed bytes into scales[0..7], mins[0..7] (same as get_scale_min_k4).
-            utmp[0] = Unsafe.ReadUnaligned<uint>(packed);
-            utmp[1] = Unsafe.ReadUnaligned<uint>(packed + 4);
-            utmp[2] = Unsafe.ReadUnaligned<uint>(packed + 8);
-            utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-            uint uaux = utmp[1] & kmask1;
-            utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-            utmp[2] = uaux;
-            utmp[0] &= kmask1;
-
-            int sumi = 0;
-            for (int j = 0; j < 256 / 16; j++) sumi += y[i].BSums[j] * mins[j / 2];
-
-            p = aux8;
-            for (int j = 0; j < 256 / 32; j++)
-            {
-                int scale = scales[j];
-                for (int quarter = 0; quarter < 4; quarter++)
-                {
-                    for (int l = 0; l < 8; l++) aux32[l] += scale * (short)(q8[l] * p[l]);
-                    q8 += 8;
-                    p += 8;
-                }
-            }
-            float d = Fp16.ToFloat(d16) * y[i].D;
-            for (int l = 0; l < 8; l++) sums[l] += d * aux32[l];
-            float dmin = Fp16.ToFloat(dmin16) * y[i].D;
-            sumf -= dmin * sumi;
-        }
-        for (int l = 0; l < 8; l++) sumf += sums[l];
-        return sumf;
+        return Reductions.Hsum8(acc);
     }
 }
