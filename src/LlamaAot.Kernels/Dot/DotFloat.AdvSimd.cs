@@ -46,6 +46,8 @@ public static unsafe partial class DotF32F32
 
 public static unsafe partial class DotF16F16
 {
+    /// <summary>The scaled widening of DotF16F16.Avx512 (w·2^-112 with no multiply, a·2^112 with two; exact
+    /// products), inf/NaN rows redone by NeonExact.</summary>
     public static float Neon(byte* w, byte* a, int n)
     {
         if (!AdvSimd.IsSupported) return Reference(w, a, n);
@@ -54,46 +56,100 @@ public static unsafe partial class DotF16F16
         double sum = 0;
         if (np > 0)
         {
+            var magnitude = Vector128.Create((ushort)0x7fff);
+            var seen = Vector128<ushort>.Zero;
             Vector128<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
             Vector128<float> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
             for (int i = 0; i < np; i += 64)
             {
-                var w0 = Vector128.Load((int*)(x + i + 0));
-                var a0 = Vector128.Load((int*)(y + i + 0));
-                e0 = AdvSimd.FusedMultiplyAdd(e0, Fp16Vector.HalfHiToSingleArith(w0 << 16), Fp16Vector.HalfHiToSingleArith(a0 << 16));
-                o0 = AdvSimd.FusedMultiplyAdd(o0, Fp16Vector.HalfHiToSingleArith(w0), Fp16Vector.HalfHiToSingleArith(a0));
+                var w0 = Vector128.Load((int*)(x + i));
+                var a0 = Vector128.Load((int*)(y + i));
+                e0 = AdvSimd.FusedMultiplyAdd(e0, Fp16Vector.HalfHiScaledDown(w0 << 16), Fp16Vector.HalfHiScaledUp(a0 << 16));
+                o0 = AdvSimd.FusedMultiplyAdd(o0, Fp16Vector.HalfHiScaledDown(w0), Fp16Vector.HalfHiScaledUp(a0));
                 var w1 = Vector128.Load((int*)(x + i + 8));
                 var a1 = Vector128.Load((int*)(y + i + 8));
-                e1 = AdvSimd.FusedMultiplyAdd(e1, Fp16Vector.HalfHiToSingleArith(w1 << 16), Fp16Vector.HalfHiToSingleArith(a1 << 16));
-                o1 = AdvSimd.FusedMultiplyAdd(o1, Fp16Vector.HalfHiToSingleArith(w1), Fp16Vector.HalfHiToSingleArith(a1));
+                seen = Vector128.Max(seen, Vector128.Max(w0.AsUInt16() & magnitude, w1.AsUInt16() & magnitude));
+                e1 = AdvSimd.FusedMultiplyAdd(e1, Fp16Vector.HalfHiScaledDown(w1 << 16), Fp16Vector.HalfHiScaledUp(a1 << 16));
+                o1 = AdvSimd.FusedMultiplyAdd(o1, Fp16Vector.HalfHiScaledDown(w1), Fp16Vector.HalfHiScaledUp(a1));
                 var w2 = Vector128.Load((int*)(x + i + 16));
                 var a2 = Vector128.Load((int*)(y + i + 16));
-                e2 = AdvSimd.FusedMultiplyAdd(e2, Fp16Vector.HalfHiToSingleArith(w2 << 16), Fp16Vector.HalfHiToSingleArith(a2 << 16));
-                o2 = AdvSimd.FusedMultiplyAdd(o2, Fp16Vector.HalfHiToSingleArith(w2), Fp16Vector.HalfHiToSingleArith(a2));
+                e2 = AdvSimd.FusedMultiplyAdd(e2, Fp16Vector.HalfHiScaledDown(w2 << 16), Fp16Vector.HalfHiScaledUp(a2 << 16));
+                o2 = AdvSimd.FusedMultiplyAdd(o2, Fp16Vector.HalfHiScaledDown(w2), Fp16Vector.HalfHiScaledUp(a2));
                 var w3 = Vector128.Load((int*)(x + i + 24));
                 var a3 = Vector128.Load((int*)(y + i + 24));
-                e3 = AdvSimd.FusedMultiplyAdd(e3, Fp16Vector.HalfHiToSingleArith(w3 << 16), Fp16Vector.HalfHiToSingleArith(a3 << 16));
-                o3 = AdvSimd.FusedMultiplyAdd(o3, Fp16Vector.HalfHiToSingleArith(w3), Fp16Vector.HalfHiToSingleArith(a3));
+                seen = Vector128.Max(seen, Vector128.Max(w2.AsUInt16() & magnitude, w3.AsUInt16() & magnitude));
+                e3 = AdvSimd.FusedMultiplyAdd(e3, Fp16Vector.HalfHiScaledDown(w3 << 16), Fp16Vector.HalfHiScaledUp(a3 << 16));
+                o3 = AdvSimd.FusedMultiplyAdd(o3, Fp16Vector.HalfHiScaledDown(w3), Fp16Vector.HalfHiScaledUp(a3));
                 var w4 = Vector128.Load((int*)(x + i + 32));
                 var a4 = Vector128.Load((int*)(y + i + 32));
-                e4 = AdvSimd.FusedMultiplyAdd(e4, Fp16Vector.HalfHiToSingleArith(w4 << 16), Fp16Vector.HalfHiToSingleArith(a4 << 16));
-                o4 = AdvSimd.FusedMultiplyAdd(o4, Fp16Vector.HalfHiToSingleArith(w4), Fp16Vector.HalfHiToSingleArith(a4));
+                e4 = AdvSimd.FusedMultiplyAdd(e4, Fp16Vector.HalfHiScaledDown(w4 << 16), Fp16Vector.HalfHiScaledUp(a4 << 16));
+                o4 = AdvSimd.FusedMultiplyAdd(o4, Fp16Vector.HalfHiScaledDown(w4), Fp16Vector.HalfHiScaledUp(a4));
                 var w5 = Vector128.Load((int*)(x + i + 40));
                 var a5 = Vector128.Load((int*)(y + i + 40));
-                e5 = AdvSimd.FusedMultiplyAdd(e5, Fp16Vector.HalfHiToSingleArith(w5 << 16), Fp16Vector.HalfHiToSingleArith(a5 << 16));
-                o5 = AdvSimd.FusedMultiplyAdd(o5, Fp16Vector.HalfHiToSingleArith(w5), Fp16Vector.HalfHiToSingleArith(a5));
+                seen = Vector128.Max(seen, Vector128.Max(w4.AsUInt16() & magnitude, w5.AsUInt16() & magnitude));
+                e5 = AdvSimd.FusedMultiplyAdd(e5, Fp16Vector.HalfHiScaledDown(w5 << 16), Fp16Vector.HalfHiScaledUp(a5 << 16));
+                o5 = AdvSimd.FusedMultiplyAdd(o5, Fp16Vector.HalfHiScaledDown(w5), Fp16Vector.HalfHiScaledUp(a5));
                 var w6 = Vector128.Load((int*)(x + i + 48));
                 var a6 = Vector128.Load((int*)(y + i + 48));
-                e6 = AdvSimd.FusedMultiplyAdd(e6, Fp16Vector.HalfHiToSingleArith(w6 << 16), Fp16Vector.HalfHiToSingleArith(a6 << 16));
-                o6 = AdvSimd.FusedMultiplyAdd(o6, Fp16Vector.HalfHiToSingleArith(w6), Fp16Vector.HalfHiToSingleArith(a6));
+                e6 = AdvSimd.FusedMultiplyAdd(e6, Fp16Vector.HalfHiScaledDown(w6 << 16), Fp16Vector.HalfHiScaledUp(a6 << 16));
+                o6 = AdvSimd.FusedMultiplyAdd(o6, Fp16Vector.HalfHiScaledDown(w6), Fp16Vector.HalfHiScaledUp(a6));
                 var w7 = Vector128.Load((int*)(x + i + 56));
                 var a7 = Vector128.Load((int*)(y + i + 56));
-                e7 = AdvSimd.FusedMultiplyAdd(e7, Fp16Vector.HalfHiToSingleArith(w7 << 16), Fp16Vector.HalfHiToSingleArith(a7 << 16));
-                o7 = AdvSimd.FusedMultiplyAdd(o7, Fp16Vector.HalfHiToSingleArith(w7), Fp16Vector.HalfHiToSingleArith(a7));
+                seen = Vector128.Max(seen, Vector128.Max(w6.AsUInt16() & magnitude, w7.AsUInt16() & magnitude));
+                e7 = AdvSimd.FusedMultiplyAdd(e7, Fp16Vector.HalfHiScaledDown(w7 << 16), Fp16Vector.HalfHiScaledUp(a7 << 16));
+                o7 = AdvSimd.FusedMultiplyAdd(o7, Fp16Vector.HalfHiScaledDown(w7), Fp16Vector.HalfHiScaledUp(a7));
             }
-            sum = FloatDotV128.FinishEvenOdd(e0, e1, e2, e3, e4, e5, e6, e7, o0, o1, o2, o3, o4, o5, o6, o7);
+            float s = FloatDotV128.FinishEvenOdd(e0, e1, e2, e3, e4, e5, e6, e7, o0, o1, o2, o3, o4, o5, o6, o7);
+            if (!float.IsFinite(s) || Vector128.GreaterThanOrEqualAny(seen, Vector128.Create((ushort)0x7c00))) return NeonExact(w, a, n);
+            sum = s;
         }
         return FloatDotTail.F16(x, y, np, n, sum);
+    }
+
+    /// <summary>Every fp16 widened exactly (inf/NaN included): the path for rows that hold an inf or NaN.</summary>
+    private static float NeonExact(byte* w, byte* a, int n)
+    {
+        if (!AdvSimd.IsSupported) return Reference(w, a, n);
+        ushort* x = (ushort*)w, y = (ushort*)a;
+        int np = n & ~(FloatDotOrder.Step - 1);
+        Vector128<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
+        Vector128<float> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
+        for (int i = 0; i < np; i += 64)
+        {
+            var w0 = Vector128.Load((int*)(x + i));
+            var a0 = Vector128.Load((int*)(y + i));
+            e0 = AdvSimd.FusedMultiplyAdd(e0, Fp16Vector.HalfHiToSingleArith(w0 << 16), Fp16Vector.HalfHiToSingleArith(a0 << 16));
+            o0 = AdvSimd.FusedMultiplyAdd(o0, Fp16Vector.HalfHiToSingleArith(w0), Fp16Vector.HalfHiToSingleArith(a0));
+            var w1 = Vector128.Load((int*)(x + i + 8));
+            var a1 = Vector128.Load((int*)(y + i + 8));
+            e1 = AdvSimd.FusedMultiplyAdd(e1, Fp16Vector.HalfHiToSingleArith(w1 << 16), Fp16Vector.HalfHiToSingleArith(a1 << 16));
+            o1 = AdvSimd.FusedMultiplyAdd(o1, Fp16Vector.HalfHiToSingleArith(w1), Fp16Vector.HalfHiToSingleArith(a1));
+            var w2 = Vector128.Load((int*)(x + i + 16));
+            var a2 = Vector128.Load((int*)(y + i + 16));
+            e2 = AdvSimd.FusedMultiplyAdd(e2, Fp16Vector.HalfHiToSingleArith(w2 << 16), Fp16Vector.HalfHiToSingleArith(a2 << 16));
+            o2 = AdvSimd.FusedMultiplyAdd(o2, Fp16Vector.HalfHiToSingleArith(w2), Fp16Vector.HalfHiToSingleArith(a2));
+            var w3 = Vector128.Load((int*)(x + i + 24));
+            var a3 = Vector128.Load((int*)(y + i + 24));
+            e3 = AdvSimd.FusedMultiplyAdd(e3, Fp16Vector.HalfHiToSingleArith(w3 << 16), Fp16Vector.HalfHiToSingleArith(a3 << 16));
+            o3 = AdvSimd.FusedMultiplyAdd(o3, Fp16Vector.HalfHiToSingleArith(w3), Fp16Vector.HalfHiToSingleArith(a3));
+            var w4 = Vector128.Load((int*)(x + i + 32));
+            var a4 = Vector128.Load((int*)(y + i + 32));
+            e4 = AdvSimd.FusedMultiplyAdd(e4, Fp16Vector.HalfHiToSingleArith(w4 << 16), Fp16Vector.HalfHiToSingleArith(a4 << 16));
+            o4 = AdvSimd.FusedMultiplyAdd(o4, Fp16Vector.HalfHiToSingleArith(w4), Fp16Vector.HalfHiToSingleArith(a4));
+            var w5 = Vector128.Load((int*)(x + i + 40));
+            var a5 = Vector128.Load((int*)(y + i + 40));
+            e5 = AdvSimd.FusedMultiplyAdd(e5, Fp16Vector.HalfHiToSingleArith(w5 << 16), Fp16Vector.HalfHiToSingleArith(a5 << 16));
+            o5 = AdvSimd.FusedMultiplyAdd(o5, Fp16Vector.HalfHiToSingleArith(w5), Fp16Vector.HalfHiToSingleArith(a5));
+            var w6 = Vector128.Load((int*)(x + i + 48));
+            var a6 = Vector128.Load((int*)(y + i + 48));
+            e6 = AdvSimd.FusedMultiplyAdd(e6, Fp16Vector.HalfHiToSingleArith(w6 << 16), Fp16Vector.HalfHiToSingleArith(a6 << 16));
+            o6 = AdvSimd.FusedMultiplyAdd(o6, Fp16Vector.HalfHiToSingleArith(w6), Fp16Vector.HalfHiToSingleArith(a6));
+            var w7 = Vector128.Load((int*)(x + i + 56));
+            var a7 = Vector128.Load((int*)(y + i + 56));
+            e7 = AdvSimd.FusedMultiplyAdd(e7, Fp16Vector.HalfHiToSingleArith(w7 << 16), Fp16Vector.HalfHiToSingleArith(a7 << 16));
+            o7 = AdvSimd.FusedMultiplyAdd(o7, Fp16Vector.HalfHiToSingleArith(w7), Fp16Vector.HalfHiToSingleArith(a7));
+        }
+        return FloatDotTail.F16(x, y, np, n, FloatDotV128.FinishEvenOdd(e0, e1, e2, e3, e4, e5, e6, e7, o0, o1, o2, o3, o4, o5, o6, o7));
     }
 }
 

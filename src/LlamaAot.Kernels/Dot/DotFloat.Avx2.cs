@@ -66,6 +66,8 @@ public static unsafe partial class DotF32F32
 
 public static unsafe partial class DotF16F16
 {
+    /// <summary>The scaled widening of DotF16F16.Avx512 (w·2^-112 with no multiply, a·2^112 with two; exact
+    /// products), inf/NaN rows redone by Avx2Exact.</summary>
     public static float Avx2(byte* w, byte* a, int n)
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
@@ -74,30 +76,66 @@ public static unsafe partial class DotF16F16
         double sum = 0;
         if (np > 0)
         {
+            var magnitude = Vector256.Create((ushort)0x7fff);
+            var seen = Vector256<ushort>.Zero;
             Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default;
             Vector256<float> e2 = default, o2 = default, e3 = default, o3 = default;
             for (int i = 0; i < np; i += 64)
             {
                 var w0 = Vector256.Load((int*)(x + i));
                 var a0 = Vector256.Load((int*)(y + i));
-                e0 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w0 << 16), Fp16Vector.HalfHiToSingleArith(a0 << 16), e0);
-                o0 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w0), Fp16Vector.HalfHiToSingleArith(a0), o0);
+                e0 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w0 << 16), Fp16Vector.HalfHiScaledUp(a0 << 16), e0);
+                o0 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w0), Fp16Vector.HalfHiScaledUp(a0), o0);
                 var w1 = Vector256.Load((int*)(x + i + 16));
                 var a1 = Vector256.Load((int*)(y + i + 16));
-                e1 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w1 << 16), Fp16Vector.HalfHiToSingleArith(a1 << 16), e1);
-                o1 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w1), Fp16Vector.HalfHiToSingleArith(a1), o1);
+                seen = Vector256.Max(seen, Vector256.Max(w0.AsUInt16() & magnitude, w1.AsUInt16() & magnitude));
+                e1 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w1 << 16), Fp16Vector.HalfHiScaledUp(a1 << 16), e1);
+                o1 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w1), Fp16Vector.HalfHiScaledUp(a1), o1);
                 var w2 = Vector256.Load((int*)(x + i + 32));
                 var a2 = Vector256.Load((int*)(y + i + 32));
-                e2 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w2 << 16), Fp16Vector.HalfHiToSingleArith(a2 << 16), e2);
-                o2 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w2), Fp16Vector.HalfHiToSingleArith(a2), o2);
+                e2 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w2 << 16), Fp16Vector.HalfHiScaledUp(a2 << 16), e2);
+                o2 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w2), Fp16Vector.HalfHiScaledUp(a2), o2);
                 var w3 = Vector256.Load((int*)(x + i + 48));
                 var a3 = Vector256.Load((int*)(y + i + 48));
-                e3 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w3 << 16), Fp16Vector.HalfHiToSingleArith(a3 << 16), e3);
-                o3 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w3), Fp16Vector.HalfHiToSingleArith(a3), o3);
+                seen = Vector256.Max(seen, Vector256.Max(w2.AsUInt16() & magnitude, w3.AsUInt16() & magnitude));
+                e3 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w3 << 16), Fp16Vector.HalfHiScaledUp(a3 << 16), e3);
+                o3 = Fma.MultiplyAdd(Fp16Vector.HalfHiScaledDown(w3), Fp16Vector.HalfHiScaledUp(a3), o3);
             }
-            sum = FloatDotAvx2.FinishEvenOdd(e0, o0, e1, o1, e2, o2, e3, o3);
+            float s = FloatDotAvx2.FinishEvenOdd(e0, o0, e1, o1, e2, o2, e3, o3);
+            if (!float.IsFinite(s) || Vector256.GreaterThanOrEqualAny(seen, Vector256.Create((ushort)0x7c00))) return Avx2Exact(w, a, n);
+            sum = s;
         }
         return FloatDotTail.F16(x, y, np, n, sum);
+    }
+
+    /// <summary>Every fp16 widened exactly (inf/NaN included): the path for rows that hold an inf or NaN.</summary>
+    private static float Avx2Exact(byte* w, byte* a, int n)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
+        ushort* x = (ushort*)w, y = (ushort*)a;
+        int np = n & ~(FloatDotOrder.Step - 1);
+        Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default;
+        Vector256<float> e2 = default, o2 = default, e3 = default, o3 = default;
+        for (int i = 0; i < np; i += 64)
+        {
+            var w0 = Vector256.Load((int*)(x + i));
+            var a0 = Vector256.Load((int*)(y + i));
+            e0 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w0 << 16), Fp16Vector.HalfHiToSingleArith(a0 << 16), e0);
+            o0 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w0), Fp16Vector.HalfHiToSingleArith(a0), o0);
+            var w1 = Vector256.Load((int*)(x + i + 16));
+            var a1 = Vector256.Load((int*)(y + i + 16));
+            e1 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w1 << 16), Fp16Vector.HalfHiToSingleArith(a1 << 16), e1);
+            o1 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w1), Fp16Vector.HalfHiToSingleArith(a1), o1);
+            var w2 = Vector256.Load((int*)(x + i + 32));
+            var a2 = Vector256.Load((int*)(y + i + 32));
+            e2 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w2 << 16), Fp16Vector.HalfHiToSingleArith(a2 << 16), e2);
+            o2 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w2), Fp16Vector.HalfHiToSingleArith(a2), o2);
+            var w3 = Vector256.Load((int*)(x + i + 48));
+            var a3 = Vector256.Load((int*)(y + i + 48));
+            e3 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w3 << 16), Fp16Vector.HalfHiToSingleArith(a3 << 16), e3);
+            o3 = Fma.MultiplyAdd(Fp16Vector.HalfHiToSingleArith(w3), Fp16Vector.HalfHiToSingleArith(a3), o3);
+        }
+        return FloatDotTail.F16(x, y, np, n, FloatDotAvx2.FinishEvenOdd(e0, o0, e1, o1, e2, o2, e3, o3));
     }
 }
 

@@ -58,6 +58,19 @@ internal static class Fp16Vector
         return Vector512.ConditionalSelect(special, fields | Vector512.Create(F32Inf), f).AsSingle();
     }
 
+    /// <summary>h · 2^-112 from the top-half fp16 fields alone (no multiply): exact for every finite h (an fp16
+    /// subnormal becomes an fp32 subnormal); inf/NaN come out finite, so callers must rule them out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfHiScaledDown(Vector512<int> y) => ((y >> 3) & Vector512.Create(FieldMask)).AsSingle();
+
+    /// <summary>h · 2^112, exact for every finite h (|h| ≤ 65504 keeps it below 2^128); inf and NaN become ±inf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfHiScaledUp(Vector512<int> y)
+    {
+        var k = Vector512.Create(Pow2_112).AsSingle();
+        return HalfHiScaledDown(y) * k * k;
+    }
+
     /// <summary>fp32 → fp16 bits in the low half of each lane (upper half zero), exactly as Fp16.FromFloat.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> SingleToHalf(Vector512<float> x)
@@ -108,6 +121,16 @@ internal static class Fp16Vector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfHiScaledDown(Vector256<int> y) => ((y >> 3) & Vector256.Create(FieldMask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfHiScaledUp(Vector256<int> y)
+    {
+        var k = Vector256.Create(Pow2_112).AsSingle();
+        return HalfHiScaledDown(y) * k * k;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> SingleToHalf(Vector256<float> x)
     {
         var u = x.AsInt32();
@@ -152,6 +175,16 @@ internal static class Fp16Vector
         var f = (fields.AsSingle() * Vector128.Create(Pow2_112).AsSingle()).AsInt32();
         var special = Vector128.GreaterThanOrEqual(y & Vector128.Create(0x7fff0000), Vector128.Create(HalfInfHi));
         return Vector128.ConditionalSelect(special, fields | Vector128.Create(F32Inf), f).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> HalfHiScaledDown(Vector128<int> y) => ((y >> 3) & Vector128.Create(FieldMask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> HalfHiScaledUp(Vector128<int> y)
+    {
+        var k = Vector128.Create(Pow2_112).AsSingle();
+        return HalfHiScaledDown(y) * k * k;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -86,6 +86,8 @@ public static class CliApp
                 return TokenizeCommand.Run(args[1..], ctx);
             case "perplexity":
                 return PerplexityCommand.Run(args[1..], ctx);
+            case "quantize":
+                return QuantizeCommand.Run(args[1..], ctx);
             case "bench":
                 return BenchCommand.Run(args[1..], ctx);
             case "synth":
@@ -104,6 +106,7 @@ public static class CliApp
           info         llama-aot info MODEL [--json] [--hash]: GGUF version, metadata, tensor table, sizes
           tokenize     llama-aot tokenize -m MODEL [--no-bos]: token ids of stdin's text
           perplexity   llama-aot perplexity -m MODEL -f FILE -c N: perplexity as llama.cpp computes it
+          quantize     llama-aot quantize IN.gguf OUT.gguf TYPE [--pure]: requantize (Q4_K_M, Q8_0, …)
           bench        llama-aot bench -m MODEL [-p 512] [-n 128] [-t 1,2] [-r 5]: llama-bench-style pp/tg t/s
           synth        llama-aot synth --shape tinyllama-1.1b --type Q4_0 -o FILE: seeded random-weight model
 

@@ -23,12 +23,15 @@ public sealed record ModelShape(string Name, int Dim, int Layers, int Heads, int
 
 public static unsafe class SyntheticModel
 {
-    /// <summary>Weight types a synthetic model can be written in, with their general.file_type ids.</summary>
-    private static readonly Dictionary<GgmlType, int> FileTypes = new()
+    /// <summary>Weight types a synthetic model can be written in, with their general.file_type ids (the K types as
+    /// the _S mixes, which hold mostly that type).</summary>
+    private static readonly Dictionary<GgmlType, LlamaFileType> FileTypes = new()
     {
-        [GgmlType.F32] = 0, [GgmlType.F16] = 1, [GgmlType.Q4_0] = 2, [GgmlType.Q4_1] = 3, [GgmlType.Q8_0] = 7,
-        [GgmlType.Q5_0] = 8, [GgmlType.Q5_1] = 9, [GgmlType.Q2_K] = 10, [GgmlType.Q3_K] = 11, [GgmlType.Q4_K] = 14,
-        [GgmlType.Q5_K] = 16, [GgmlType.Q6_K] = 18, [GgmlType.BF16] = 32,
+        [GgmlType.F32] = LlamaFileType.AllF32, [GgmlType.F16] = LlamaFileType.MostlyF16, [GgmlType.BF16] = LlamaFileType.MostlyBF16,
+        [GgmlType.Q4_0] = LlamaFileType.MostlyQ4_0, [GgmlType.Q4_1] = LlamaFileType.MostlyQ4_1, [GgmlType.Q8_0] = LlamaFileType.MostlyQ8_0,
+        [GgmlType.Q5_0] = LlamaFileType.MostlyQ5_0, [GgmlType.Q5_1] = LlamaFileType.MostlyQ5_1, [GgmlType.Q2_K] = LlamaFileType.MostlyQ2_K,
+        [GgmlType.Q3_K] = LlamaFileType.MostlyQ3_K_S, [GgmlType.Q4_K] = LlamaFileType.MostlyQ4_K_S,
+        [GgmlType.Q5_K] = LlamaFileType.MostlyQ5_K_S, [GgmlType.Q6_K] = LlamaFileType.MostlyQ6_K,
     };
 
     /// <summary>The fp32 → type row quantizer (llama.cpp's reference quantizers, no importance matrix).</summary>

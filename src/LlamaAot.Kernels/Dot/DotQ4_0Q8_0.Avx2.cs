@@ -1,0 +1,178 @@
+// AVX2 Q4_0 · Q8_0 dots, both specs (helpers in DotQ8_0Q8_0.Avx2.cs).
+//   Integer part: the nibbles stay unsigned 0..15 and go straight into vpmaddubsw; the "− 8" is subtracted once per
+//   int16 pair as 8·(a_i + a_i+1) (Σ (n − 8)·a = Σ n·a − 8·Σ a, exact in int16), and that term depends only on the
+//   activation, so the multi-row kernels form it once per block for all rows.
+//   Reference (llama.cpp's 8-lane order): lanes as in DotQ8_0Q8_0.Avx2.cs, one fma per lane per block.
+//   ReferenceBlockwise (llama.cpp's q4_0_8x8 repack order): sumi of a whole block, then acc = fma(sumi, d, acc). The
+//   single row reduces four blocks' lanes together (IntDotAvx2.Reduce4) and runs the scalar fma chain in block order.
+//   BlockwiseRows8 gives each of eight rows one float lane: its sumi, its d and its accumulator — each lane sees
+//   exactly the single-row chain, and one ymm fma advances all eight (this is what the repacked layout does).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+public static unsafe partial class DotQ4_0Q8_0
+{
+    public static float Avx2(byte* w, byte* a, int n)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ4_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q4, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q4, y, count, d);
+            for (int k = 0; k < count; k++, x += Q4, y += Q8)
+            {
+                var yv = Vector256.Load((sbyte*)(y + 2));
+                var lanes = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+            }
+        }
+        return IntDotAvx2.Hsum8(acc);
+    }
+
+    /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit.</summary>
+    public static void Avx2Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported)
+        {
+            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ4_0.QK;
+        float* da = stackalloc float[C];
+        float* d = stackalloc float[4 * C];
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            int ow = b0 * Q4, oa = b0 * Q8;
+            IntDotAvx2.Halves(a + oa, Q8, count, da);
+            IntDotAvx2.ScalesTimes(w0 + ow, Q4, da, count, d);
+            IntDotAvx2.ScalesTimes(w1 + ow, Q4, da, count, d + C);
+            IntDotAvx2.ScalesTimes(w2 + ow, Q4, da, count, d + 2 * C);
+            IntDotAvx2.ScalesTimes(w3 + ow, Q4, da, count, d + 3 * C);
+            for (int k = 0; k < count; k++, ow += Q4, oa += Q8)
+            {
+                var yv = Vector256.Load((sbyte*)(a + oa + 2));
+                var e = IntDotAvx2.Eights(yv);
+                var l0 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w0 + ow + 2), yv, e);
+                var l1 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w1 + ow + 2), yv, e);
+                var l2 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w2 + ow + 2), yv, e);
+                var l3 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w3 + ow + 2), yv, e);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[C + k]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2 * C + k]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3 * C + k]), Avx.ConvertToVector256Single(l3), acc3);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc0);
+        y[1] = IntDotAvx2.Hsum8(acc1);
+        y[2] = IntDotAvx2.Hsum8(acc2);
+        y[3] = IntDotAvx2.Hsum8(acc3);
+    }
+
+    public static float Avx2Blockwise(byte* w, byte* a, int n)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported) return ReferenceBlockwise(w, a, n);
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ4_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float acc = 0;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q4, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q4, y, count, d);
+            int k = 0;
+            for (; k + 4 <= count; k += 4, x += 4 * Q4, y += 4 * Q8)
+            {
+                var c = IntDotAvx2.Reduce4(Lanes(x, y), Lanes(x + Q4, y + Q8), Lanes(x + 2 * Q4, y + 2 * Q8), Lanes(x + 3 * Q4, y + 3 * Q8));
+                var s = Vector128.ConvertToSingle(c.GetLower() + c.GetUpper());   // sumi of blocks k..k+3
+                acc = MathF.FusedMultiplyAdd(s.GetElement(0), d[k], acc);
+                acc = MathF.FusedMultiplyAdd(s.GetElement(1), d[k + 1], acc);
+                acc = MathF.FusedMultiplyAdd(s.GetElement(2), d[k + 2], acc);
+                acc = MathF.FusedMultiplyAdd(s.GetElement(3), d[k + 3], acc);
+            }
+            for (; k < count; k++, x += Q4, y += Q8) acc = MathF.FusedMultiplyAdd(Vector256.Sum(Lanes(x, y)), d[k], acc);
+        }
+        return acc;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<int> Lanes(byte* x, byte* y)
+        {
+            var yv = Vector256.Load((sbyte*)(y + 2));
+            return IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
+        }
+    }
+
+    /// <summary>y[r] = Avx2Blockwise(w + r·rowBytes, a, n) for r &lt; 8, bit for bit: float lane r is row r.</summary>
+    public static void Avx2BlockwiseRows8(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 8)
+        {
+            for (int r = 0; r < 8; r++) y[r] = Avx2Blockwise(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ4_0.QK;
+        float* da = stackalloc float[C];
+        var rowOffsets = IntDotAvx2.Strides8((int)rowBytes);
+        byte* w4 = w + 4 * rowBytes;
+        long rb = rowBytes;
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            IntDotAvx2.Halves(a + b0 * Q8, Q8, count, da);
+            for (int k = 0; k < count; k++)
+            {
+                int ow = (b0 + k) * Q4;
+                byte* ab = a + (b0 + k) * Q8 + 2;
+                var alo = X86.Avx2.BroadcastVector128ToVector256((sbyte*)ab);
+                var ahi = X86.Avx2.BroadcastVector128ToVector256((sbyte*)(ab + 16));
+                var e = IntDotAvx2.Eights(alo) + IntDotAvx2.Eights(ahi);
+                byte* p = w + ow + 2, q = w4 + ow + 2;
+                var v0 = Pair(p, q, alo, ahi, e);
+                var v1 = Pair(p + rb, q + rb, alo, ahi, e);
+                var v2 = Pair(p + 2 * rb, q + 2 * rb, alo, ahi, e);
+                var v3 = Pair(p + 3 * rb, q + 3 * rb, alo, ahi, e);
+                var sumi = Avx.ConvertToVector256Single(IntDotAvx2.Reduce4(v0, v1, v2, v3));   // rows 0..7
+                var dv = IntDotAvx2.Halves8(w + ow, rowOffsets) * Vector256.Create(da[k]);
+                acc = Fma.MultiplyAdd(sumi, dv, acc);
+            }
+        }
+        acc.Store(y);
+
+        // Rows p (low half) and q (high half): four int32 per half whose sum is the row's sumi.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<int> Pair(byte* p, byte* q, Vector256<sbyte> alo, Vector256<sbyte> ahi, Vector256<short> e)
+        {
+            var v = Vector256.Create(Vector128.Load(p), Vector128.Load(q));
+            var m = Vector256.Create((byte)0x0F);
+            var s = X86.Avx2.MultiplyAddAdjacent(v & m, alo) + X86.Avx2.MultiplyAddAdjacent((v.AsUInt16() >>> 4).AsByte() & m, ahi);
+            return X86.Avx2.MultiplyAddAdjacent(s - e, Vector256<short>.One);
+        }
+    }
+
+    /// <summary>Row-range product (MatMulArgs contract) for the 8-lane spec, in tiles of Avx2Rows4.</summary>
+    public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
+
+    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices), in tiles of Avx2BlockwiseRows8.</summary>
+    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end) =>
+        IntGemm.Tiled(m, start, end, 8, &Avx2BlockwiseRows8, &Avx2Blockwise);
+}

@@ -1,0 +1,193 @@
+// AVX-512 Q4_0 · Q8_0 dots, both specs (helpers in DotQ8_0Q8_0.Avx512.cs / .Avx2.cs; no VNNI, see there).
+//   Nibbles: two 16-byte arrays are broadcast to the halves of a zmm by the loads, one variable shift (0 or 4 bits
+//   per 128-bit quarter) and a mask give both blocks' 32 nibbles in element order; "− 8" as on AVX2.
+//   Reference order: the single row does two blocks per zmm and applies their fmas to a ymm accumulator in block
+//   order; Rows4 pairs the same block of two rows in one zmm (one 512-bit fma per two row chains).
+//   Blockwise order: the single row forms eight blocks' sumi with one transpose-and-add (Reduce4) and runs the
+//   scalar fma chain in block order; BlockwiseRows16 puts four rows' nibbles in the four quarters of a zmm, so after
+//   Reduce4 float lane r is row r's sumi and one zmm fma advances sixteen row chains.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+public static unsafe partial class DotQ4_0Q8_0
+{
+    public static float Avx512(byte* w, byte* a, int n)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ4_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        var shifts = IntDotAvx512.NibbleShifts();
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q4, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q4, y, count, d);
+            int k = 0;
+            for (; k + 2 <= count; k += 2, x += 2 * Q4, y += 2 * Q8)
+            {
+                var yv = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q8 + 2)));
+                var lanes = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(x + 2, x + Q4 + 2, shifts), yv, IntDotAvx512.Eights(yv));
+                var f = Avx512F.ConvertToVector512Single(lanes);
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), f.GetLower(), acc);
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k + 1]), f.GetUpper(), acc);
+            }
+            if (k < count)
+            {
+                var yv = Vector256.Load((sbyte*)(y + 2));
+                var lanes = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+            }
+        }
+        return IntDotAvx2.Hsum8(acc);
+    }
+
+    /// <summary>y[r] = Avx512(w + r·rowBytes, a, n) for r &lt; 4, bit for bit (rows 0/1 and 2/3 share a zmm).</summary>
+    public static void Avx512Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported)
+        {
+            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ4_0.QK;
+        float* da = stackalloc float[C];
+        float* d = stackalloc float[4 * C];
+        var shifts = IntDotAvx512.NibbleShifts();
+        var acc01 = Vector512<float>.Zero;
+        var acc23 = Vector512<float>.Zero;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            int ow = b0 * Q4, oa = b0 * Q8;
+            IntDotAvx2.Halves(a + oa, Q8, count, da);
+            IntDotAvx2.ScalesTimes(w0 + ow, Q4, da, count, d);
+            IntDotAvx2.ScalesTimes(w1 + ow, Q4, da, count, d + C);
+            IntDotAvx2.ScalesTimes(w2 + ow, Q4, da, count, d + 2 * C);
+            IntDotAvx2.ScalesTimes(w3 + ow, Q4, da, count, d + 3 * C);
+            for (int k = 0; k < count; k++, ow += Q4, oa += Q8)
+            {
+                var ab = Avx512F.BroadcastVector256ToVector512((long*)(a + oa + 2)).AsSByte();
+                var e = IntDotAvx512.Eights(ab);
+                var l01 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w0 + ow + 2, w1 + ow + 2, shifts), ab, e);
+                var l23 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w2 + ow + 2, w3 + ow + 2, shifts), ab, e);
+                acc01 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[k], d[C + k]), Avx512F.ConvertToVector512Single(l01), acc01);
+                acc23 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[2 * C + k], d[3 * C + k]), Avx512F.ConvertToVector512Single(l23), acc23);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc01.GetLower());
+        y[1] = IntDotAvx2.Hsum8(acc01.GetUpper());
+        y[2] = IntDotAvx2.Hsum8(acc23.GetLower());
+        y[3] = IntDotAvx2.Hsum8(acc23.GetUpper());
+    }
+
+    public static float Avx512Blockwise(byte* w, byte* a, int n)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported) return ReferenceBlockwise(w, a, n);
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ4_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* s = stackalloc float[16];
+        var shifts = IntDotAvx512.NibbleShifts();
+        float acc = 0;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q4, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q4, y, count, d);
+            int k = 0;
+            for (; k + 8 <= count; k += 8, x += 8 * Q4, y += 8 * Q8)
+            {
+                // V_i: blocks 2i (quarters 0, 1) and 2i+1 (quarters 2, 3); after Reduce4 quarter q lane i sums V_i's
+                // quarter q, so adding quarter pairs leaves block 2i's sumi in lane i and block 2i+1's in lane 8+i.
+                var c = IntDotAvx512.Reduce4(Two(x, y, shifts), Two(x + 2 * Q4, y + 2 * Q8, shifts),
+                    Two(x + 4 * Q4, y + 4 * Q8, shifts), Two(x + 6 * Q4, y + 6 * Q8, shifts));
+                Avx512F.ConvertToVector512Single(c + Avx512F.Shuffle4x128(c, c, 0xB1)).Store(s);
+                for (int i = 0; i < 4; i++)
+                {
+                    acc = MathF.FusedMultiplyAdd(s[i], d[k + 2 * i], acc);
+                    acc = MathF.FusedMultiplyAdd(s[8 + i], d[k + 2 * i + 1], acc);
+                }
+            }
+            for (; k < count; k++, x += Q4, y += Q8)
+            {
+                var yv = Vector256.Load((sbyte*)(y + 2));
+                acc = MathF.FusedMultiplyAdd(Vector256.Sum(IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv))), d[k], acc);
+            }
+        }
+        return acc;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<int> Two(byte* x, byte* y, Vector512<ushort> shifts)
+        {
+            var yv = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q8 + 2)));
+            return IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(x + 2, x + Q4 + 2, shifts), yv, IntDotAvx512.Eights(yv));
+        }
+    }
+
+    /// <summary>y[r] = Avx512Blockwise(w + r·rowBytes, a, n) for r &lt; 16, bit for bit: float lane r is row r.</summary>
+    public static void Avx512BlockwiseRows16(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 16)
+        {
+            for (int r = 0; r < 16; r++) y[r] = Avx2Blockwise(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ4_0.QK;
+        float* da = stackalloc float[C];
+        var rowOffsets = IntDotAvx2.Strides8((int)rowBytes);
+        long rb = rowBytes;
+        byte* w8 = w + 8 * rb;
+        var acc = Vector512<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            IntDotAvx2.Halves(a + b0 * Q8, Q8, count, da);
+            for (int k = 0; k < count; k++)
+            {
+                int ow = (b0 + k) * Q4;
+                byte* ab = a + (b0 + k) * Q8 + 2;
+                var alo = Avx512F.BroadcastVector128ToVector512((int*)ab).AsSByte();
+                var ahi = Avx512F.BroadcastVector128ToVector512((int*)(ab + 16)).AsSByte();
+                var e = IntDotAvx512.Eights(alo) + IntDotAvx512.Eights(ahi);
+                byte* p = w + ow + 2;
+                var v0 = Four(p, rb, alo, ahi, e);
+                var v1 = Four(p + rb, rb, alo, ahi, e);
+                var v2 = Four(p + 2 * rb, rb, alo, ahi, e);
+                var v3 = Four(p + 3 * rb, rb, alo, ahi, e);
+                var sumi = Avx512F.ConvertToVector512Single(IntDotAvx512.Reduce4(v0, v1, v2, v3));   // rows 0..15
+                var dv = Vector512.Create(IntDotAvx2.Halves8(w + ow, rowOffsets), IntDotAvx2.Halves8(w8 + ow, rowOffsets));
+                acc = Avx512F.FusedMultiplyAdd(sumi, dv * Vector512.Create(da[k]), acc);
+            }
+        }
+        acc.Store(y);
+
+        // Rows p, p + 4·rb, p + 8·rb, p + 12·rb in quarters 0..3: four int32 per quarter summing to that row's sumi.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<int> Four(byte* p, long rb, Vector512<sbyte> alo, Vector512<sbyte> ahi, Vector512<short> e)
+        {
+            var v = Vector512.Create(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)),
+                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)));
+            var m = Vector512.Create((byte)0x0F);
+            var s = Avx512BW.MultiplyAddAdjacent(v & m, alo) + Avx512BW.MultiplyAddAdjacent((v.AsUInt16() >>> 4).AsByte() & m, ahi);
+            return Avx512BW.MultiplyAddAdjacent(s - e, Vector512<short>.One);
+        }
+    }
+
+    /// <summary>Row-range product (MatMulArgs contract) for the 8-lane spec, in tiles of Avx512Rows4.</summary>
+    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Rows4, &Avx512);
+
+    /// <summary>Row-range product for the blockwise spec, in tiles of Avx512BlockwiseRows16, then Avx2BlockwiseRows8.</summary>
+    public static void GemmAvx512Blockwise(MatMulArgs* m, int start, int end) =>
+        IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseRows16, 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+}

@@ -1,0 +1,218 @@
+// AVX2 Q8_0 · Q8_0 dots, and the AVX2 pieces every integer dot path shares (IntDotAvx2).
+//   Integer part: ggml's mul_sum_i8_pairs. vpmaddubsw multiplies unsigned × signed bytes, so the weight goes in as
+//   |w| and the activation takes w's sign (vpsignb); adjacent products are summed to int16, then vpmaddwd with ones
+//   sums adjacent int16 pairs — int32 lane j is exactly the spec's lane: elements 4j..4j+3. |w| of -128 is 128 as an
+//   unsigned byte, so every weight byte works; the activation must be in [-127, 127] (negating -128 overflows),
+//   which QuantizeQ8_0 guarantees. Pair sums stay ≤ 2·128·127 < 2^15, so vpmaddubsw never saturates.
+//   Float part: one fma per lane per block in block order into one ymm accumulator, then Hsum8 — the spec itself.
+//   Scales: fp16 → fp32 for a chunk of blocks at once (gathered, converted with Fp16Vector), d = d_w · d_a kept on the
+//   stack; the loop broadcasts d[k]. The single row is bound by the fma chain (4 cycles a block on Zen 4); Rows4 runs
+//   four independent chains against one activation row, which is what decode's matrix-vector product needs.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+/// <summary>AVX2 building blocks of the Q8_0/Q4_0 dots; callers check Avx2 and Fma.</summary>
+internal static unsafe class IntDotAvx2
+{
+    public const int Q8 = 34;        // sizeof(BlockQ8_0): fp16 d, 32 × int8
+    public const int Q4 = 18;        // sizeof(BlockQ4_0): fp16 d, 16 bytes of nibbles
+    public const int Chunk = 64;     // blocks whose scales are converted before the loop that uses them
+
+    /// <summary>Eight fp16 values at p + offsets[k] (4 readable bytes there) → fp32, exactly as Fp16.ToFloat.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Halves8(byte* p, Vector256<int> offsets) =>
+        Fp16Vector.HalfHiToSingleArith(X86.Avx2.GatherVector256((int*)p, offsets, 1) << 16);
+
+    /// <summary>0, s, 2s, … 7s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Strides8(int s) => Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * s;
+
+    /// <summary>dst[k] = fp32(fp16 at p + k·stride) for k &lt; count.</summary>
+    public static void Halves(byte* p, int stride, int count, float* dst)
+    {
+        var off = Strides8(stride);
+        int k = 0;
+        for (; k + 8 <= count; k += 8) Halves8(p + k * stride, off).Store(dst + k);
+        for (; k < count; k++) dst[k] = Fp16.ToFloat(*(ushort*)(p + k * stride));
+    }
+
+    /// <summary>d[k] = fp32(d of weight block k) · fp32(d of activation block k) — the spec's per-block product.</summary>
+    public static void Scales(byte* w, int wStride, byte* a, int count, float* d)
+    {
+        var wo = Strides8(wStride);
+        var ao = Strides8(Q8);
+        int k = 0;
+        for (; k + 8 <= count; k += 8) (Halves8(w + k * wStride, wo) * Halves8(a + k * Q8, ao)).Store(d + k);
+        for (; k < count; k++) d[k] = Fp16.ToFloat(*(ushort*)(w + k * wStride)) * Fp16.ToFloat(*(ushort*)(a + k * Q8));
+    }
+
+    /// <summary>d[k] = fp32(d of weight block k) · da[k].</summary>
+    public static void ScalesTimes(byte* w, int wStride, float* da, int count, float* d)
+    {
+        var wo = Strides8(wStride);
+        int k = 0;
+        for (; k + 8 <= count; k += 8) (Halves8(w + k * wStride, wo) * Vector256.Load(da + k)).Store(d + k);
+        for (; k < count; k++) d[k] = Fp16.ToFloat(*(ushort*)(w + k * wStride)) * da[k];
+    }
+
+    /// <summary>Spec lanes of one Q8_0 pair: lane j = Σ x[i]·y[i], i = 4j..4j+3 (y in [-127, 127]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Q8Lanes(Vector256<sbyte> x, Vector256<sbyte> y)
+    {
+        var p16 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(x), X86.Avx2.Sign(y, x));
+        return X86.Avx2.MultiplyAddAdjacent(p16, Vector256<short>.One);
+    }
+
+    /// <summary>The 32 nibbles of a Q4_0 block as bytes 0..15 in element order: low nibbles in the low half
+    /// (elements 0..15), high nibbles in the high half (16..31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Nibbles(byte* qs)
+    {
+        var q = Vector128.Load(qs);
+        return Vector256.Create(q, (q.AsUInt16() >>> 4).AsByte()) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>8·(y[2i] + y[2i+1]) as int16: the "−8" of Q4_0 applied once per activation block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Eights(Vector256<sbyte> y) =>
+        X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), y);
+
+    /// <summary>Spec lanes of one Q4_0 · Q8_0 pair from unsigned nibbles: Σ (n − 8)·y = Σ n·y − 8·Σ y, formed per
+    /// int16 pair (|Σ n·y| ≤ 3840, |8·Σ y| ≤ 2048, so nothing saturates), then summed to int32 quads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Q4Lanes(Vector256<byte> nib, Vector256<sbyte> y, Vector256<short> eights) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(nib, y) - eights, Vector256<short>.One);
+
+    /// <summary>Σ over each 128-bit half of four vectors: half h of the result holds (Σ v0.h, Σ v1.h, Σ v2.h, Σ v3.h).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Reduce4(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
+    {
+        var a = X86.Avx2.UnpackLow(v0, v1) + X86.Avx2.UnpackHigh(v0, v1);   // (v0₀+v0₂, v1₀+v1₂, v0₁+v0₃, v1₁+v1₃)
+        var b = X86.Avx2.UnpackLow(v2, v3) + X86.Avx2.UnpackHigh(v2, v3);
+        return X86.Avx2.UnpackLow(a.AsInt64(), b.AsInt64()).AsInt32() + X86.Avx2.UnpackHigh(a.AsInt64(), b.AsInt64()).AsInt32();
+    }
+
+    /// <summary>Reductions.Hsum8 on a register: (lo128 + hi128), then (0+2) + (1+3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Hsum8(Vector256<float> acc)
+    {
+        var t = acc.GetLower() + acc.GetUpper();
+        return (t.GetElement(0) + t.GetElement(2)) + (t.GetElement(1) + t.GetElement(3));
+    }
+}
+
+/// <summary>Row-range products built from multi-row kernels (tile rows at a time against one activation row, then a
+/// smaller tile) with the single-row dot for leftover rows. Each output is bit-identical to one call of the single-row
+/// dot, so results do not depend on tiling; the loop order is MatMul.Rows's (a tile of weight rows stays in cache
+/// while a tile of activation rows passes).</summary>
+internal static unsafe class IntGemm
+{
+    private const int BatchTile = 64;
+
+    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<byte*, long, byte*, int, float*, void> rows,
+        delegate*<byte*, byte*, int, float> one) => Tiled(m, start, end, tile, rows, 0, null, one);
+
+    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<byte*, long, byte*, int, float*, void> rows,
+        int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)
+    {
+        for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
+        {
+            int b1 = Math.Min(m->Batch, b0 + BatchTile);
+            int r = start;
+            for (; r + tile <= end; r += tile) Tile(m, r, b0, b1, rows);
+            if (tile2 > 0)
+            {
+                for (; r + tile2 <= end; r += tile2) Tile(m, r, b0, b1, rows2);
+            }
+            for (; r < end; r++)
+            {
+                byte* w = m->W + r * m->RowBytes;
+                for (int b = b0; b < b1; b++) m->Y[b * m->YStride + r] = one(w, m->Act + b * m->ActRowBytes, m->Cols);
+            }
+        }
+    }
+
+    private static void Tile(MatMulArgs* m, int r, int b0, int b1, delegate*<byte*, long, byte*, int, float*, void> rows)
+    {
+        byte* w = m->W + r * m->RowBytes;
+        for (int b = b0; b < b1; b++) rows(w, m->RowBytes, m->Act + b * m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r);
+    }
+}
+
+public static unsafe partial class DotQ8_0Q8_0
+{
+    public static float Avx2(byte* w, byte* a, int n)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
+        const int Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ8_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q8, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q8, y, count, d);
+            for (int k = 0; k < count; k++, x += Q8, y += Q8)
+            {
+                var lanes = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(y + 2)));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+            }
+        }
+        return IntDotAvx2.Hsum8(acc);
+    }
+
+    /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit; the four rows share each activation load.</summary>
+    public static void Avx2Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported)
+        {
+            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ8_0.QK;
+        float* da = stackalloc float[C];
+        float* d = stackalloc float[4 * C];
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            int off = b0 * Q8;
+            IntDotAvx2.Halves(a + off, Q8, count, da);
+            IntDotAvx2.ScalesTimes(w0 + off, Q8, da, count, d);
+            IntDotAvx2.ScalesTimes(w1 + off, Q8, da, count, d + C);
+            IntDotAvx2.ScalesTimes(w2 + off, Q8, da, count, d + 2 * C);
+            IntDotAvx2.ScalesTimes(w3 + off, Q8, da, count, d + 3 * C);
+            for (int k = 0; k < count; k++, off += Q8)
+            {
+                var av = Vector256.Load((sbyte*)(a + off + 2));
+                var l0 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w0 + off + 2)), av);
+                var l1 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w1 + off + 2)), av);
+                var l2 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w2 + off + 2)), av);
+                var l3 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w3 + off + 2)), av);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[C + k]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2 * C + k]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3 * C + k]), Avx.ConvertToVector256Single(l3), acc3);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc0);
+        y[1] = IntDotAvx2.Hsum8(acc1);
+        y[2] = IntDotAvx2.Hsum8(acc2);
+        y[3] = IntDotAvx2.Hsum8(acc3);
+    }
+
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx2Rows4.</summary>
+    public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
+}

@@ -1,0 +1,148 @@
+// AVX-512 Q8_0 · Q8_0 dots, and the AVX-512 pieces the integer dots share (IntDotAvx512).
+//   Integer part on zmm, two 32-byte blocks at a time (one per 256-bit half): vpmaddubsw + vpmaddwd as on AVX2
+//   (see DotQ8_0Q8_0.Avx2.cs). AVX-512 has no vpsignb, so the activation is negated under a mask where the weight is
+//   negative. Why not VNNI (vpdpbusd, which this Zen 4 has): .NET 9, the product's target, exposes no AVX-512 VNNI
+//   class (Avx10v1 and AvxVnni exist but this CPU supports neither), and vpdpbusd would also need the same sign
+//   trick — it too multiplies unsigned by signed bytes.
+//   Float part: the spec fixes one fma chain per lane across blocks, so the single row converts both blocks' lanes
+//   at once and then applies the two fmas to a 256-bit accumulator in block order. Rows4 puts the same block of two
+//   rows in one zmm, so each 512-bit fma advances two independent row chains.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+/// <summary>AVX-512 building blocks of the Q8_0/Q4_0 dots; callers check Avx512BW (and Avx2, Fma for the scale
+/// helpers of IntDotAvx2).</summary>
+internal static unsafe class IntDotAvx512
+{
+    /// <summary>Spec lanes of two Q8_0 pairs, one per 256-bit half (y in [-127, 127]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Q8Lanes(Vector512<sbyte> x, Vector512<sbyte> y)
+    {
+        var sy = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<sbyte>.Zero), Vector512<sbyte>.Zero - y, y);
+        var p16 = Avx512BW.MultiplyAddAdjacent(Avx512BW.Abs(x), sy);
+        return Avx512BW.MultiplyAddAdjacent(p16, Vector512<short>.One);
+    }
+
+    /// <summary>Per-16-bit shift counts (0, 4, 0, 4 by 128-bit quarter) for <see cref="Nibbles2"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ushort> NibbleShifts()
+    {
+        var q = Vector256.Create(Vector128<ushort>.Zero, Vector128.Create((ushort)4));
+        return Vector512.Create(q, q);
+    }
+
+    /// <summary>Two Q4_0 blocks' nibbles in element order, one block per 256-bit half: quarters (p low nibbles,
+    /// p high nibbles, q low, q high). Each 16-byte array is broadcast to a ymm by the load itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Nibbles2(byte* p, byte* q, Vector512<ushort> shifts)
+    {
+        var v = Vector512.Create(X86.Avx2.BroadcastVector128ToVector256(p), X86.Avx2.BroadcastVector128ToVector256(q));
+        return Avx512BW.ShiftRightLogicalVariable(v.AsUInt16(), shifts).AsByte() & Vector512.Create((byte)0x0F);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> Eights(Vector512<sbyte> y) => Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)8), y);
+
+    /// <summary>Q4_0 spec lanes from unsigned nibbles (see IntDotAvx2.Q4Lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Q4Lanes(Vector512<byte> nib, Vector512<sbyte> y, Vector512<short> eights) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(nib, y) - eights, Vector512<short>.One);
+
+    /// <summary>Σ over each 128-bit quarter of four vectors: quarter q of the result holds (Σ v0.q, Σ v1.q, Σ v2.q, Σ v3.q).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Reduce4(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3)
+    {
+        var a = Avx512F.UnpackLow(v0, v1) + Avx512F.UnpackHigh(v0, v1);
+        var b = Avx512F.UnpackLow(v2, v3) + Avx512F.UnpackHigh(v2, v3);
+        return Avx512F.UnpackLow(a.AsInt64(), b.AsInt64()).AsInt32() + Avx512F.UnpackHigh(a.AsInt64(), b.AsInt64()).AsInt32();
+    }
+
+    /// <summary>Two broadcast scales, one per 256-bit half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Halves(float lo, float hi) => Vector512.Create(Vector256.Create(lo), Vector256.Create(hi));
+}
+
+public static unsafe partial class DotQ8_0Q8_0
+{
+    public static float Avx512(byte* w, byte* a, int n)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
+        const int Q8 = IntDotAvx2.Q8;
+        int nb = n / BlockQ8_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Chunk];
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        {
+            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            byte* x = w + b0 * Q8, y = a + b0 * Q8;
+            IntDotAvx2.Scales(x, Q8, y, count, d);
+            int k = 0;
+            for (; k + 2 <= count; k += 2, x += 2 * Q8, y += 2 * Q8)
+            {
+                var xv = Vector512.Create(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(x + Q8 + 2)));
+                var yv = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q8 + 2)));
+                var f = Avx512F.ConvertToVector512Single(IntDotAvx512.Q8Lanes(xv, yv));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), f.GetLower(), acc);
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k + 1]), f.GetUpper(), acc);
+            }
+            if (k < count)
+            {
+                var lanes = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(y + 2)));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+            }
+        }
+        return IntDotAvx2.Hsum8(acc);
+    }
+
+    /// <summary>y[r] = Avx512(w + r·rowBytes, a, n) for r &lt; 4, bit for bit. Rows 0/1 and 2/3 share a zmm: the
+    /// low half carries the even row's lanes, the high half the odd row's.</summary>
+    public static void Avx512Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported)
+        {
+            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            return;
+        }
+        const int Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        int nb = n / BlockQ8_0.QK;
+        float* da = stackalloc float[C];
+        float* d = stackalloc float[4 * C];
+        var acc01 = Vector512<float>.Zero;
+        var acc23 = Vector512<float>.Zero;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += C)
+        {
+            int count = Math.Min(C, nb - b0);
+            int off = b0 * Q8;
+            IntDotAvx2.Halves(a + off, Q8, count, da);
+            IntDotAvx2.ScalesTimes(w0 + off, Q8, da, count, d);
+            IntDotAvx2.ScalesTimes(w1 + off, Q8, da, count, d + C);
+            IntDotAvx2.ScalesTimes(w2 + off, Q8, da, count, d + 2 * C);
+            IntDotAvx2.ScalesTimes(w3 + off, Q8, da, count, d + 3 * C);
+            for (int k = 0; k < count; k++, off += Q8)
+            {
+                var av = Vector256.Load((sbyte*)(a + off + 2));
+                var ab = Vector512.Create(av, av);
+                var x01 = Vector512.Create(Vector256.Load((sbyte*)(w0 + off + 2)), Vector256.Load((sbyte*)(w1 + off + 2)));
+                var x23 = Vector512.Create(Vector256.Load((sbyte*)(w2 + off + 2)), Vector256.Load((sbyte*)(w3 + off + 2)));
+                var f01 = Avx512F.ConvertToVector512Single(IntDotAvx512.Q8Lanes(x01, ab));
+                var f23 = Avx512F.ConvertToVector512Single(IntDotAvx512.Q8Lanes(x23, ab));
+                acc01 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[k], d[C + k]), f01, acc01);
+                acc23 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[2 * C + k], d[3 * C + k]), f23, acc23);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc01.GetLower());
+        y[1] = IntDotAvx2.Hsum8(acc01.GetUpper());
+        y[2] = IntDotAvx2.Hsum8(acc23.GetLower());
+        y[3] = IntDotAvx2.Hsum8(acc23.GetUpper());
+    }
+
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Rows4.</summary>
+    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Rows4, &Avx512);
+}
