@@ -181,25 +181,52 @@ public sealed unsafe class KernelTable
         Attention = &FlashAttention.Reference;
     }
 
+    /// <summary>Portable Vector128 (SSE here); on ARM the AdvSimd kernels where they exist.</summary>
     private void SetVector128()
     {
-        _types[(int)GgmlType.F32].VecDot = &DotF32F32.V128;
-        _types[(int)GgmlType.F16].VecDot = &DotF16F16.V128;
-        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.V128;
+        bool neon = System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+        SetFloat(GgmlType.F32, neon ? &DotF32F32.Neon : &DotF32F32.V128, null, null);
+        SetFloat(GgmlType.F16, neon ? &DotF16F16.Neon : &DotF16F16.V128, &Dequantize.F16V128, &ConvertRow.ToF16V128);
+        SetFloat(GgmlType.BF16, neon ? &DotBF16BF16.Neon : &DotBF16BF16.V128, &Dequantize.BF16V128, &ConvertRow.ToBF16V128);
+        RmsNorm = neon ? &Ops.RmsNorm.Neon : &Ops.RmsNorm.V128;
+        Softmax = neon ? &Ops.Softmax.Neon : &Ops.Softmax.V128;
+        SiluMul = neon ? &Ops.SiluMul.Neon : &Ops.SiluMul.V128;
+        Add = neon ? &Ops.Add.Neon : &Ops.Add.V128;
+        Attention = &FlashAttention.V128;
     }
 
     private void SetAvx2()
     {
-        _types[(int)GgmlType.F32].VecDot = &DotF32F32.Avx2;
-        _types[(int)GgmlType.F16].VecDot = &DotF16F16.Avx2;
-        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.Avx2;
+        SetFloat(GgmlType.F32, &DotF32F32.Avx2, null, null);
+        SetFloat(GgmlType.F16, &DotF16F16.Avx2, &Dequantize.F16Avx2, &ConvertRow.ToF16Avx2);
+        SetFloat(GgmlType.BF16, &DotBF16BF16.Avx2, &Dequantize.BF16Avx2, &ConvertRow.ToBF16Avx2);
+        RmsNorm = &Ops.RmsNorm.Avx2;
+        Softmax = &Ops.Softmax.Avx2;
+        SiluMul = &Ops.SiluMul.Avx2;
+        Add = &Ops.Add.Avx2;
+        Attention = &FlashAttention.Avx2;
     }
 
     private void SetAvx512()
     {
-        _types[(int)GgmlType.F32].VecDot = &DotF32F32.Avx512;
-        _types[(int)GgmlType.F16].VecDot = &DotF16F16.Avx512;
-        _types[(int)GgmlType.BF16].VecDot = &DotBF16BF16.Avx512;
+        SetFloat(GgmlType.F32, &DotF32F32.Avx512, null, null);
+        SetFloat(GgmlType.F16, &DotF16F16.Avx512, &Dequantize.F16Avx512, &ConvertRow.ToF16Avx512);
+        SetFloat(GgmlType.BF16, &DotBF16BF16.Avx512, &Dequantize.BF16Avx512, &ConvertRow.ToBF16Avx512);
+        RmsNorm = &Ops.RmsNorm.Avx512;
+        Softmax = &Ops.Softmax.Avx512;
+        SiluMul = &Ops.SiluMul.Avx512;
+        Add = &Ops.Add.Avx512;
+        Attention = &FlashAttention.Avx512;
+    }
+
+    /// <summary>Overrides a float type's dot and, when given, its row conversions.</summary>
+    private void SetFloat(GgmlType type, delegate*<byte*, byte*, int, float> dot, delegate*<byte*, float*, int, void> toFloat,
+        delegate*<float*, byte*, int, void> fromFloat)
+    {
+        ref var k = ref _types[(int)type];
+        k.VecDot = dot;
+        if (toFloat != null) k.ToFloat = toFloat;
+        if (fromFloat != null) k.FromFloat = fromFloat;
     }
 
     private void Set(GgmlType type, GgmlType vecDotType, delegate*<byte*, byte*, int, float> dot,
