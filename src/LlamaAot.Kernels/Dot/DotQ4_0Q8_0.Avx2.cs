@@ -23,61 +23,64 @@ public static unsafe partial class DotQ4_0Q8_0
         if (!X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* d = stackalloc float[IntDotAvx2.Group];
         var acc = Vector256<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * Q4, y = a + b0 * Q8;
-            IntDotAvx2.Scales(x, Q4, y, count, d);
+            IntDotAvx2.Scales8(x, Q4, y, count).Store(d);
             for (int k = 0; k < count; k++, x += Q4, y += Q8)
             {
-                var yv = Vector256.Load((sbyte*)(y + 2));
-                var lanes = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
-                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(Lanes(x, y)), acc);
             }
         }
         return IntDotAvx2.Hsum8(acc);
     }
 
+    /// <summary>The 8 spec lanes of one block pair (AVX2; callers check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Lanes(byte* x, byte* y)
+    {
+        var yv = Vector256.Load((sbyte*)(y + 2));
+        return IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
+    }
+
     /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit.</summary>
     public static void Avx2Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
     {
-        if (!X86.Avx2.IsSupported || !Fma.IsSupported)
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 4)
         {
-            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            for (int r = 0; r < 4; r++) y[r] = Avx2(w + r * rowBytes, a, n);
             return;
         }
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* da = stackalloc float[C];
-        float* d = stackalloc float[4 * C];
+        float* da = stackalloc float[IntDotAvx2.Group];
+        float* d = stackalloc float[4];
+        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
         var acc3 = Vector256<float>.Zero;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        for (int b0 = 0; b0 < nb; b0 += C)
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(C, nb - b0);
-            int ow = b0 * Q4, oa = b0 * Q8;
-            IntDotAvx2.Halves(a + oa, Q8, count, da);
-            IntDotAvx2.ScalesTimes(w0 + ow, Q4, da, count, d);
-            IntDotAvx2.ScalesTimes(w1 + ow, Q4, da, count, d + C);
-            IntDotAvx2.ScalesTimes(w2 + ow, Q4, da, count, d + 2 * C);
-            IntDotAvx2.ScalesTimes(w3 + ow, Q4, da, count, d + 3 * C);
-            for (int k = 0; k < count; k++, ow += Q4, oa += Q8)
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
+                (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
                 var yv = Vector256.Load((sbyte*)(a + oa + 2));
                 var e = IntDotAvx2.Eights(yv);
-                var l0 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w0 + ow + 2), yv, e);
+                var l0 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w + ow + 2), yv, e);
                 var l1 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w1 + ow + 2), yv, e);
                 var l2 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w2 + ow + 2), yv, e);
                 var l3 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w3 + ow + 2), yv, e);
-                acc0 = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(l0), acc0);
-                acc1 = Fma.MultiplyAdd(Vector256.Create(d[C + k]), Avx.ConvertToVector256Single(l1), acc1);
-                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2 * C + k]), Avx.ConvertToVector256Single(l2), acc2);
-                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3 * C + k]), Avx.ConvertToVector256Single(l3), acc3);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[0]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[1]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3]), Avx.ConvertToVector256Single(l3), acc3);
             }
         }
         y[0] = IntDotAvx2.Hsum8(acc0);
@@ -91,13 +94,13 @@ public static unsafe partial class DotQ4_0Q8_0
         if (!X86.Avx2.IsSupported || !Fma.IsSupported) return ReferenceBlockwise(w, a, n);
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* d = stackalloc float[IntDotAvx2.Group];
         float acc = 0;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * Q4, y = a + b0 * Q8;
-            IntDotAvx2.Scales(x, Q4, y, count, d);
+            IntDotAvx2.Scales8(x, Q4, y, count).Store(d);
             int k = 0;
             for (; k + 4 <= count; k += 4, x += 4 * Q4, y += 4 * Q8)
             {
@@ -111,13 +114,6 @@ public static unsafe partial class DotQ4_0Q8_0
             for (; k < count; k++, x += Q4, y += Q8) acc = MathF.FusedMultiplyAdd(Vector256.Sum(Lanes(x, y)), d[k], acc);
         }
         return acc;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector256<int> Lanes(byte* x, byte* y)
-        {
-            var yv = Vector256.Load((sbyte*)(y + 2));
-            return IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
-        }
     }
 
     /// <summary>y[r] = Avx2Blockwise(w + r·rowBytes, a, n) for r &lt; 8, bit for bit: float lane r is row r.</summary>
@@ -128,32 +124,29 @@ public static unsafe partial class DotQ4_0Q8_0
             for (int r = 0; r < 8; r++) y[r] = Avx2Blockwise(w + r * rowBytes, a, n);
             return;
         }
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* da = stackalloc float[C];
-        var rowOffsets = IntDotAvx2.Strides8((int)rowBytes);
-        byte* w4 = w + 4 * rowBytes;
+        float* da = stackalloc float[IntDotAvx2.Group];
+        var rows = IntDotAvx2.GroupOffsets((int)rowBytes, 8);
         long rb = rowBytes;
         var acc = Vector256<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += C)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(C, nb - b0);
-            IntDotAvx2.Halves(a + b0 * Q8, Q8, count, da);
-            for (int k = 0; k < count; k++)
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
-                int ow = (b0 + k) * Q4;
-                byte* ab = a + (b0 + k) * Q8 + 2;
+                byte* ab = a + oa + 2;
                 var alo = X86.Avx2.BroadcastVector128ToVector256((sbyte*)ab);
                 var ahi = X86.Avx2.BroadcastVector128ToVector256((sbyte*)(ab + 16));
                 var e = IntDotAvx2.Eights(alo) + IntDotAvx2.Eights(ahi);
-                byte* p = w + ow + 2, q = w4 + ow + 2;
-                var v0 = Pair(p, q, alo, ahi, e);
-                var v1 = Pair(p + rb, q + rb, alo, ahi, e);
-                var v2 = Pair(p + 2 * rb, q + 2 * rb, alo, ahi, e);
-                var v3 = Pair(p + 3 * rb, q + 3 * rb, alo, ahi, e);
+                byte* p = w + ow + 2;
+                var v0 = Pair(p, p + 4 * rb, alo, ahi, e);
+                var v1 = Pair(p + rb, p + 5 * rb, alo, ahi, e);
+                var v2 = Pair(p + 2 * rb, p + 6 * rb, alo, ahi, e);
+                var v3 = Pair(p + 3 * rb, p + 7 * rb, alo, ahi, e);
                 var sumi = Avx.ConvertToVector256Single(IntDotAvx2.Reduce4(v0, v1, v2, v3));   // rows 0..7
-                var dv = IntDotAvx2.Halves8(w + ow, rowOffsets) * Vector256.Create(da[k]);
-                acc = Fma.MultiplyAdd(sumi, dv, acc);
+                acc = Fma.MultiplyAdd(sumi, IntDotAvx2.Halves8(w + ow, rows) * Vector256.Create(da[k]), acc);
             }
         }
         acc.Store(y);

@@ -22,66 +22,65 @@ public static unsafe partial class DotQ4_0Q8_0
         if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* d = stackalloc float[IntDotAvx2.Group];
         var shifts = IntDotAvx512.NibbleShifts();
         var acc = Vector256<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * Q4, y = a + b0 * Q8;
-            IntDotAvx2.Scales(x, Q4, y, count, d);
+            IntDotAvx2.Scales8(x, Q4, y, count).Store(d);
             int k = 0;
             for (; k + 2 <= count; k += 2, x += 2 * Q4, y += 2 * Q8)
             {
-                var yv = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q8 + 2)));
-                var lanes = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(x + 2, x + Q4 + 2, shifts), yv, IntDotAvx512.Eights(yv));
-                var f = Avx512F.ConvertToVector512Single(lanes);
+                var f = Avx512F.ConvertToVector512Single(Lanes2(x, y, shifts));
                 acc = Fma.MultiplyAdd(Vector256.Create(d[k]), f.GetLower(), acc);
                 acc = Fma.MultiplyAdd(Vector256.Create(d[k + 1]), f.GetUpper(), acc);
             }
-            if (k < count)
-            {
-                var yv = Vector256.Load((sbyte*)(y + 2));
-                var lanes = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
-                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
-            }
+            if (k < count) acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(Lanes(x, y)), acc);
         }
         return IntDotAvx2.Hsum8(acc);
+    }
+
+    /// <summary>The spec lanes of two consecutive block pairs, one per 256-bit half (AVX-512BW; callers check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Lanes2(byte* x, byte* y, Vector512<ushort> shifts)
+    {
+        var yv = IntDotAvx512.Pair(y + 2, y + IntDotAvx2.Q8 + 2);
+        return IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(x + 2, x + IntDotAvx2.Q4 + 2, shifts), yv, IntDotAvx512.Eights(yv));
     }
 
     /// <summary>y[r] = Avx512(w + r·rowBytes, a, n) for r &lt; 4, bit for bit (rows 0/1 and 2/3 share a zmm).</summary>
     public static void Avx512Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
     {
-        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported)
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 4)
         {
-            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            for (int r = 0; r < 4; r++) y[r] = Avx512(w + r * rowBytes, a, n);
             return;
         }
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* da = stackalloc float[C];
-        float* d = stackalloc float[4 * C];
+        float* da = stackalloc float[IntDotAvx2.Group];
+        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
+        var spread01 = IntDotAvx512.SpreadRows(0);
+        var spread23 = IntDotAvx512.SpreadRows(2);
         var shifts = IntDotAvx512.NibbleShifts();
         var acc01 = Vector512<float>.Zero;
         var acc23 = Vector512<float>.Zero;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        for (int b0 = 0; b0 < nb; b0 += C)
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(C, nb - b0);
-            int ow = b0 * Q4, oa = b0 * Q8;
-            IntDotAvx2.Halves(a + oa, Q8, count, da);
-            IntDotAvx2.ScalesTimes(w0 + ow, Q4, da, count, d);
-            IntDotAvx2.ScalesTimes(w1 + ow, Q4, da, count, d + C);
-            IntDotAvx2.ScalesTimes(w2 + ow, Q4, da, count, d + 2 * C);
-            IntDotAvx2.ScalesTimes(w3 + ow, Q4, da, count, d + 3 * C);
-            for (int k = 0; k < count; k++, ow += Q4, oa += Q8)
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
-                var ab = Avx512F.BroadcastVector256ToVector512((long*)(a + oa + 2)).AsSByte();
-                var e = IntDotAvx512.Eights(ab);
-                var l01 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w0 + ow + 2, w1 + ow + 2, shifts), ab, e);
-                var l23 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w2 + ow + 2, w3 + ow + 2, shifts), ab, e);
-                acc01 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[k], d[C + k]), Avx512F.ConvertToVector512Single(l01), acc01);
-                acc23 = Avx512F.FusedMultiplyAdd(IntDotAvx512.Halves(d[2 * C + k], d[3 * C + k]), Avx512F.ConvertToVector512Single(l23), acc23);
+                var d = (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
+                var av = IntDotAvx512.Both(a + oa + 2);
+                var e = IntDotAvx512.Eights(av);
+                var l01 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w + ow + 2, w1 + ow + 2, shifts), av, e);
+                var l23 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w2 + ow + 2, w3 + ow + 2, shifts), av, e);
+                acc01 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(d, spread01), Avx512F.ConvertToVector512Single(l01), acc01);
+                acc23 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(d, spread23), Avx512F.ConvertToVector512Single(l23), acc23);
             }
         }
         y[0] = IntDotAvx2.Hsum8(acc01.GetLower());
@@ -95,43 +94,32 @@ public static unsafe partial class DotQ4_0Q8_0
         if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported) return ReferenceBlockwise(w, a, n);
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* d = stackalloc float[IntDotAvx2.Group];
         float* s = stackalloc float[16];
         var shifts = IntDotAvx512.NibbleShifts();
         float acc = 0;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * Q4, y = a + b0 * Q8;
-            IntDotAvx2.Scales(x, Q4, y, count, d);
-            int k = 0;
-            for (; k + 8 <= count; k += 8, x += 8 * Q4, y += 8 * Q8)
+            IntDotAvx2.Scales8(x, Q4, y, count).Store(d);
+            if (count == IntDotAvx2.Group)
             {
                 // V_i: blocks 2i (quarters 0, 1) and 2i+1 (quarters 2, 3); after Reduce4 quarter q lane i sums V_i's
                 // quarter q, so adding quarter pairs leaves block 2i's sumi in lane i and block 2i+1's in lane 8+i.
-                var c = IntDotAvx512.Reduce4(Two(x, y, shifts), Two(x + 2 * Q4, y + 2 * Q8, shifts),
-                    Two(x + 4 * Q4, y + 4 * Q8, shifts), Two(x + 6 * Q4, y + 6 * Q8, shifts));
+                var c = IntDotAvx512.Reduce4(Lanes2(x, y, shifts), Lanes2(x + 2 * Q4, y + 2 * Q8, shifts),
+                    Lanes2(x + 4 * Q4, y + 4 * Q8, shifts), Lanes2(x + 6 * Q4, y + 6 * Q8, shifts));
                 Avx512F.ConvertToVector512Single(c + Avx512F.Shuffle4x128(c, c, 0xB1)).Store(s);
                 for (int i = 0; i < 4; i++)
                 {
-                    acc = MathF.FusedMultiplyAdd(s[i], d[k + 2 * i], acc);
-                    acc = MathF.FusedMultiplyAdd(s[8 + i], d[k + 2 * i + 1], acc);
+                    acc = MathF.FusedMultiplyAdd(s[i], d[2 * i], acc);
+                    acc = MathF.FusedMultiplyAdd(s[8 + i], d[2 * i + 1], acc);
                 }
+                continue;
             }
-            for (; k < count; k++, x += Q4, y += Q8)
-            {
-                var yv = Vector256.Load((sbyte*)(y + 2));
-                acc = MathF.FusedMultiplyAdd(Vector256.Sum(IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv))), d[k], acc);
-            }
+            for (int k = 0; k < count; k++, x += Q4, y += Q8) acc = MathF.FusedMultiplyAdd(Vector256.Sum(Lanes(x, y)), d[k], acc);
         }
         return acc;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<int> Two(byte* x, byte* y, Vector512<ushort> shifts)
-        {
-            var yv = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q8 + 2)));
-            return IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(x + 2, x + Q4 + 2, shifts), yv, IntDotAvx512.Eights(yv));
-        }
     }
 
     /// <summary>y[r] = Avx512Blockwise(w + r·rowBytes, a, n) for r &lt; 16, bit for bit: float lane r is row r.</summary>
@@ -139,24 +127,23 @@ public static unsafe partial class DotQ4_0Q8_0
     {
         if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 16)
         {
-            for (int r = 0; r < 16; r++) y[r] = Avx2Blockwise(w + r * rowBytes, a, n);
+            for (int r = 0; r < 16; r++) y[r] = Avx512Blockwise(w + r * rowBytes, a, n);
             return;
         }
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
-        float* da = stackalloc float[C];
-        var rowOffsets = IntDotAvx2.Strides8((int)rowBytes);
+        float* da = stackalloc float[IntDotAvx2.Group];
+        var rows = IntDotAvx2.GroupOffsets((int)rowBytes, 8);
         long rb = rowBytes;
         byte* w8 = w + 8 * rb;
         var acc = Vector512<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += C)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(C, nb - b0);
-            IntDotAvx2.Halves(a + b0 * Q8, Q8, count, da);
-            for (int k = 0; k < count; k++)
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
-                int ow = (b0 + k) * Q4;
-                byte* ab = a + (b0 + k) * Q8 + 2;
+                byte* ab = a + oa + 2;
                 var alo = Avx512F.BroadcastVector128ToVector512((int*)ab).AsSByte();
                 var ahi = Avx512F.BroadcastVector128ToVector512((int*)(ab + 16)).AsSByte();
                 var e = IntDotAvx512.Eights(alo) + IntDotAvx512.Eights(ahi);
@@ -166,8 +153,8 @@ public static unsafe partial class DotQ4_0Q8_0
                 var v2 = Four(p + 2 * rb, rb, alo, ahi, e);
                 var v3 = Four(p + 3 * rb, rb, alo, ahi, e);
                 var sumi = Avx512F.ConvertToVector512Single(IntDotAvx512.Reduce4(v0, v1, v2, v3));   // rows 0..15
-                var dv = Vector512.Create(IntDotAvx2.Halves8(w + ow, rowOffsets), IntDotAvx2.Halves8(w8 + ow, rowOffsets));
-                acc = Avx512F.FusedMultiplyAdd(sumi, dv * Vector512.Create(da[k]), acc);
+                var dw = Avx512F.InsertVector256(IntDotAvx2.Halves8(w + ow, rows).ToVector512Unsafe(), IntDotAvx2.Halves8(w8 + ow, rows), 1);
+                acc = Avx512F.FusedMultiplyAdd(sumi, dw * Vector512.Create(da[k]), acc);
             }
         }
         acc.Store(y);
@@ -176,8 +163,8 @@ public static unsafe partial class DotQ4_0Q8_0
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<int> Four(byte* p, long rb, Vector512<sbyte> alo, Vector512<sbyte> ahi, Vector512<short> e)
         {
-            var v = Vector512.Create(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)),
-                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)));
+            var v = Avx512F.InsertVector256(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)).ToVector512Unsafe(),
+                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)), 1);
             var m = Vector512.Create((byte)0x0F);
             var s = Avx512BW.MultiplyAddAdjacent(v & m, alo) + Avx512BW.MultiplyAddAdjacent((v.AsUInt16() >>> 4).AsByte() & m, ahi);
             return Avx512BW.MultiplyAddAdjacent(s - e, Vector512<short>.One);

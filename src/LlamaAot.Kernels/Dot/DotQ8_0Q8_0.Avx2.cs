@@ -5,9 +5,12 @@
 //   unsigned byte, so every weight byte works; the activation must be in [-127, 127] (negating -128 overflows),
 //   which QuantizeQ8_0 guarantees. Pair sums stay ≤ 2·128·127 < 2^15, so vpmaddubsw never saturates.
 //   Float part: one fma per lane per block in block order into one ymm accumulator, then Hsum8 — the spec itself.
-//   Scales: fp16 → fp32 for a chunk of blocks at once (gathered, converted with Fp16Vector), d = d_w · d_a kept on the
-//   stack; the loop broadcasts d[k]. The single row is bound by the fma chain (4 cycles a block on Zen 4); Rows4 runs
-//   four independent chains against one activation row, which is what decode's matrix-vector product needs.
+//   Scales: fp16 → fp32 for a group of 8 blocks at once (one gather, converted with Fp16Vector), d = d_w · d_a kept
+//   on the stack for the loop's broadcasts. The multi-row kernels gather the rows' scales of one block instead. No
+//   kernel calls out while its accumulators are live: vector registers are caller-saved, and a call in the loop nest
+//   made the JIT keep the accumulators in memory, turning the fma chain into a store-load chain (2x slower).
+//   The single row is bound by its fma chain (4 cycles a block on Zen 4); Rows4 runs four independent chains against
+//   one activation row, which is what decode's matrix-vector product needs.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -22,44 +25,29 @@ internal static unsafe class IntDotAvx2
 {
     public const int Q8 = 34;        // sizeof(BlockQ8_0): fp16 d, 32 × int8
     public const int Q4 = 18;        // sizeof(BlockQ4_0): fp16 d, 16 bytes of nibbles
-    public const int Chunk = 64;     // blocks whose scales are converted before the loop that uses them
+    public const int Group = 8;      // blocks whose scales one gather converts
 
     /// <summary>Eight fp16 values at p + offsets[k] (4 readable bytes there) → fp32, exactly as Fp16.ToFloat.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Halves8(byte* p, Vector256<int> offsets) =>
         Fp16Vector.HalfHiToSingleArith(X86.Avx2.GatherVector256((int*)p, offsets, 1) << 16);
 
-    /// <summary>0, s, 2s, … 7s.</summary>
+    /// <summary>Four fp16 values at p + offsets[k] → fp32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Strides8(int s) => Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * s;
+    public static Vector128<float> Halves4(byte* p, Vector128<int> offsets) =>
+        Fp16Vector.HalfHiToSingleArith(X86.Avx2.GatherVector128((int*)p, offsets, 1) << 16);
 
-    /// <summary>dst[k] = fp32(fp16 at p + k·stride) for k &lt; count.</summary>
-    public static void Halves(byte* p, int stride, int count, float* dst)
-    {
-        var off = Strides8(stride);
-        int k = 0;
-        for (; k + 8 <= count; k += 8) Halves8(p + k * stride, off).Store(dst + k);
-        for (; k < count; k++) dst[k] = Fp16.ToFloat(*(ushort*)(p + k * stride));
-    }
+    /// <summary>Offsets of the scales of a group of up to eight blocks `stride` apart; lanes past `count` repeat the
+    /// last block, so a short group never reads past its last block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> GroupOffsets(int stride, int count) =>
+        Vector256.Min(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - 1)) * Vector256.Create(stride);
 
-    /// <summary>d[k] = fp32(d of weight block k) · fp32(d of activation block k) — the spec's per-block product.</summary>
-    public static void Scales(byte* w, int wStride, byte* a, int count, float* d)
-    {
-        var wo = Strides8(wStride);
-        var ao = Strides8(Q8);
-        int k = 0;
-        for (; k + 8 <= count; k += 8) (Halves8(w + k * wStride, wo) * Halves8(a + k * Q8, ao)).Store(d + k);
-        for (; k < count; k++) d[k] = Fp16.ToFloat(*(ushort*)(w + k * wStride)) * Fp16.ToFloat(*(ushort*)(a + k * Q8));
-    }
-
-    /// <summary>d[k] = fp32(d of weight block k) · da[k].</summary>
-    public static void ScalesTimes(byte* w, int wStride, float* da, int count, float* d)
-    {
-        var wo = Strides8(wStride);
-        int k = 0;
-        for (; k + 8 <= count; k += 8) (Halves8(w + k * wStride, wo) * Vector256.Load(da + k)).Store(d + k);
-        for (; k < count; k++) d[k] = Fp16.ToFloat(*(ushort*)(w + k * wStride)) * da[k];
-    }
+    /// <summary>d[k] = fp32(d of weight block k) · fp32(d of activation block k) for a group of blocks — the spec's
+    /// per-block product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Scales8(byte* w, int wStride, byte* a, int count) =>
+        Halves8(w, GroupOffsets(wStride, count)) * Halves8(a, GroupOffsets(Q8, count));
 
     /// <summary>Spec lanes of one Q8_0 pair: lane j = Σ x[i]·y[i], i = 4j..4j+3 (y in [-127, 127]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -152,13 +140,13 @@ public static unsafe partial class DotQ8_0Q8_0
         if (!X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
         const int Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ8_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Chunk];
+        float* d = stackalloc float[IntDotAvx2.Group];
         var acc = Vector256<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Chunk)
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(IntDotAvx2.Chunk, nb - b0);
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * Q8, y = a + b0 * Q8;
-            IntDotAvx2.Scales(x, Q8, y, count, d);
+            IntDotAvx2.Scales8(x, Q8, y, count).Store(d);
             for (int k = 0; k < count; k++, x += Q8, y += Q8)
             {
                 var lanes = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(y + 2)));
@@ -171,40 +159,37 @@ public static unsafe partial class DotQ8_0Q8_0
     /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit; the four rows share each activation load.</summary>
     public static void Avx2Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
     {
-        if (!X86.Avx2.IsSupported || !Fma.IsSupported)
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 4)
         {
-            for (int r = 0; r < 4; r++) y[r] = Reference(w + r * rowBytes, a, n);
+            for (int r = 0; r < 4; r++) y[r] = Avx2(w + r * rowBytes, a, n);
             return;
         }
-        const int Q8 = IntDotAvx2.Q8, C = IntDotAvx2.Chunk;
+        const int Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ8_0.QK;
-        float* da = stackalloc float[C];
-        float* d = stackalloc float[4 * C];
+        float* da = stackalloc float[IntDotAvx2.Group];
+        float* d = stackalloc float[4];
+        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
         var acc3 = Vector256<float>.Zero;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        for (int b0 = 0; b0 < nb; b0 += C)
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
-            int count = Math.Min(C, nb - b0);
-            int off = b0 * Q8;
-            IntDotAvx2.Halves(a + off, Q8, count, da);
-            IntDotAvx2.ScalesTimes(w0 + off, Q8, da, count, d);
-            IntDotAvx2.ScalesTimes(w1 + off, Q8, da, count, d + C);
-            IntDotAvx2.ScalesTimes(w2 + off, Q8, da, count, d + 2 * C);
-            IntDotAvx2.ScalesTimes(w3 + off, Q8, da, count, d + 3 * C);
-            for (int k = 0; k < count; k++, off += Q8)
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            for (int k = 0, o = b0 * Q8; k < count; k++, o += Q8)
             {
-                var av = Vector256.Load((sbyte*)(a + off + 2));
-                var l0 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w0 + off + 2)), av);
-                var l1 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w1 + off + 2)), av);
-                var l2 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w2 + off + 2)), av);
-                var l3 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w3 + off + 2)), av);
-                acc0 = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(l0), acc0);
-                acc1 = Fma.MultiplyAdd(Vector256.Create(d[C + k]), Avx.ConvertToVector256Single(l1), acc1);
-                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2 * C + k]), Avx.ConvertToVector256Single(l2), acc2);
-                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3 * C + k]), Avx.ConvertToVector256Single(l3), acc3);
+                (IntDotAvx2.Halves4(w + o, rows) * Vector128.Create(da[k])).Store(d);
+                var av = Vector256.Load((sbyte*)(a + o + 2));
+                var l0 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w + o + 2)), av);
+                var l1 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w1 + o + 2)), av);
+                var l2 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w2 + o + 2)), av);
+                var l3 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w3 + o + 2)), av);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[0]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[1]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3]), Avx.ConvertToVector256Single(l3), acc3);
             }
         }
         y[0] = IntDotAvx2.Hsum8(acc0);

@@ -1,4 +1,5 @@
-// NEON fp32 → Q8_0 (AArch64), byte-identical to Reference for finite inputs: amax as an int max of |x| bits (see
+// NEON fp32 → Q8_0 (AArch64), byte-identical to Reference for every input
+// (non-finite amax or 127/amax: Reference for that block, see QuantizeQ8_0.Avx2.cs): amax as an int max of |x| bits (see
 // QuantizeQ8_0.Avx2.cs) with umaxv-style MaxAcross, q = fcvtns (round to nearest, ties to even) of x · id, then
 // saturating narrows int32 → int16 → int8 in element order.
 using System.Runtime.Intrinsics;
@@ -23,6 +24,11 @@ public static unsafe partial class QuantizeQ8_0
             float amax = BitConverter.Int32BitsToSingle(AdvSimd.Arm64.MaxAcross(m).ToScalar());
             float d = amax / 127f;
             float id = amax != 0 ? 127f / amax : 0f;
+            if (!float.IsFinite(amax) || !float.IsFinite(id))
+            {
+                Reference(x, y, BlockQ8_0.QK);   // NaN/inf inputs, or 127/amax overflowing: see the file header
+                continue;
+            }
             *(ushort*)y = Fp16.FromFloat(d);
             var idv = Vector128.Create(id);
             for (int h = 0; h < 2; h++)

@@ -1,8 +1,12 @@
-// AVX2 fp32 → Q8_0 (ggml's quantize_row_q8_0 AVX2 shape), byte-identical to Reference for finite inputs.
+// AVX2 fp32 → Q8_0 (ggml's quantize_row_q8_0 AVX2 shape), byte-identical to Reference for every input.
 //   amax: |x| as int bits — non-negative floats order like their bit patterns — so an int max is MathF.Max's max.
 //   d and 127/amax are the scalar spec's own expressions; q = rne(x · id) with an explicit round-to-nearest-even
 //   (vroundps 8) then an exact conversion; the int32 → int8 packs work per 128-bit lane, and one dword permute puts
 //   the 32 bytes back in element order.
+//   A block whose amax is inf or NaN (an inf or NaN input: the int max of the bits picks a NaN over everything, as
+//   MathF.Max does), or whose 127/amax overflows (0 < amax < 2^-121), goes to Reference: there x·id is ±inf or NaN and
+//   the spec's (sbyte) cast saturates through int32 (+inf → 0xff) where vcvttps2dq gives 0x80000000. Such blocks have
+//   d = 0 or a non-finite d, so this only keeps the bytes identical; the branch is never taken on real activations.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using X86 = System.Runtime.Intrinsics.X86;
@@ -31,6 +35,11 @@ public static unsafe partial class QuantizeQ8_0
             float amax = BitConverter.Int32BitsToSingle(Math.Max(Math.Max(m4.GetElement(0), m4.GetElement(1)), Math.Max(m4.GetElement(2), m4.GetElement(3))));
             float d = amax / 127f;
             float id = amax != 0 ? 127f / amax : 0f;
+            if (!float.IsFinite(amax) || !float.IsFinite(id))
+            {
+                Reference(x, y, BlockQ8_0.QK);   // NaN/inf inputs, or 127/amax overflowing: see the file header
+                continue;
+            }
             *(ushort*)y = Fp16.FromFloat(d);
             var idv = Vector256.Create(id);
             var i0 = Avx.ConvertToVector256Int32WithTruncation(Avx.RoundToNearestInteger(v0 * idv));

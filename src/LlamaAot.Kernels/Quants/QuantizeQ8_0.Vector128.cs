@@ -1,4 +1,5 @@
-// Vector128 fp32 → Q8_0 (SSE and NEON machines), byte-identical to Reference for finite inputs: amax as an int max
+// Vector128 fp32 → Q8_0 (SSE and NEON machines), byte-identical to Reference for every input
+// (non-finite amax or 127/amax: Reference for that block, see QuantizeQ8_0.Avx2.cs): amax as an int max
 // of |x| bits (see QuantizeQ8_0.Avx2.cs), q = Vector128.Round (nearest-even) of x · id, narrowed int32 → int16 → int8
 // in element order (values are within ±127, so the truncating narrows are exact).
 using System.Runtime.Intrinsics;
@@ -27,6 +28,11 @@ public static unsafe partial class QuantizeQ8_0
             float amax = BitConverter.Int32BitsToSingle(Math.Max(Math.Max(m.GetElement(0), m.GetElement(1)), Math.Max(m.GetElement(2), m.GetElement(3))));
             float d = amax / 127f;
             float id = amax != 0 ? 127f / amax : 0f;
+            if (!float.IsFinite(amax) || !float.IsFinite(id))
+            {
+                Reference(x, y, BlockQ8_0.QK);   // NaN/inf inputs, or 127/amax overflowing: see the file header
+                continue;
+            }
             *(ushort*)y = Fp16.FromFloat(d);
             var idv = Vector128.Create(id);
             for (int h = 0; h < 2; h++)
