@@ -188,6 +188,9 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F32, neon ? &DotF32F32.Neon : &DotF32F32.V128, null, null);
         SetFloat(GgmlType.F16, neon ? &DotF16F16.Neon : &DotF16F16.V128, &Dequantize.F16V128, &ConvertRow.ToF16V128);
         SetFloat(GgmlType.BF16, neon ? &DotBF16BF16.Neon : &DotBF16BF16.V128, &Dequantize.BF16V128, &ConvertRow.ToBF16V128);
+        SetInt(GgmlType.Q8_0, neon ? &DotQ8_0Q8_0.Neon : &DotQ8_0Q8_0.V128, null, null, null);
+        SetInt(GgmlType.Q4_0, neon ? &DotQ4_0Q8_0.Neon : &DotQ4_0Q8_0.V128, neon ? &DotQ4_0Q8_0.NeonBlockwise : &DotQ4_0Q8_0.V128Blockwise, null, null);
+        _types[(int)GgmlType.Q8_0].FromFloat = neon ? &QuantizeQ8_0.Neon : &QuantizeQ8_0.V128;
         RmsNorm = neon ? &Ops.RmsNorm.Neon : &Ops.RmsNorm.V128;
         Softmax = neon ? &Ops.Softmax.Neon : &Ops.Softmax.V128;
         SiluMul = neon ? &Ops.SiluMul.Neon : &Ops.SiluMul.V128;
@@ -200,6 +203,9 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F32, &DotF32F32.Avx2, null, null);
         SetFloat(GgmlType.F16, &DotF16F16.Avx2, &Dequantize.F16Avx2, &ConvertRow.ToF16Avx2);
         SetFloat(GgmlType.BF16, &DotBF16BF16.Avx2, &Dequantize.BF16Avx2, &ConvertRow.ToBF16Avx2);
+        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx2, null);
+        SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx2, &DotQ4_0Q8_0.Avx2Blockwise, &DotQ4_0Q8_0.GemmAvx2, &DotQ4_0Q8_0.GemmAvx2Blockwise);
+        _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx2;
         RmsNorm = &Ops.RmsNorm.Avx2;
         Softmax = &Ops.Softmax.Avx2;
         SiluMul = &Ops.SiluMul.Avx2;
@@ -212,6 +218,9 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F32, &DotF32F32.Avx512, null, null);
         SetFloat(GgmlType.F16, &DotF16F16.Avx512, &Dequantize.F16Avx512, &ConvertRow.ToF16Avx512);
         SetFloat(GgmlType.BF16, &DotBF16BF16.Avx512, &Dequantize.BF16Avx512, &ConvertRow.ToBF16Avx512);
+        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx512, null, &DotQ8_0Q8_0.GemmAvx512, null);
+        SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512Blockwise);
+        _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;
@@ -227,6 +236,18 @@ public sealed unsafe class KernelTable
         k.VecDot = dot;
         if (toFloat != null) k.ToFloat = toFloat;
         if (fromFloat != null) k.FromFloat = fromFloat;
+    }
+
+    /// <summary>Overrides an integer type's dots and row-range products together, so the tiled products of one path
+    /// never pair with the dots of another (null products fall back to the generic loop over the dot).</summary>
+    private void SetInt(GgmlType type, delegate*<byte*, byte*, int, float> dot, delegate*<byte*, byte*, int, float> dotRows8,
+        delegate*<MatMulArgs*, int, int, void> gemm, delegate*<MatMulArgs*, int, int, void> gemmRows8)
+    {
+        ref var k = ref _types[(int)type];
+        k.VecDot = dot;
+        if (dotRows8 != null) k.VecDotRows8 = dotRows8;
+        k.Gemm = gemm;
+        k.GemmRows8 = gemmRows8;
     }
 
     private void Set(GgmlType type, GgmlType vecDotType, delegate*<byte*, byte*, int, float> dot,
