@@ -16,7 +16,7 @@ using LlamaAot.Kernels.Quants;
 
 namespace LlamaAot.Tests.Kernels;
 
-public unsafe partial class IntDotPathTests : IDisposable
+public unsafe class IntDotPathTests : IDisposable
 {
     private static readonly string[] AllPaths = ["avx512", "avx2", "v128", "neon"];
 
@@ -403,49 +403,14 @@ public unsafe partial class IntDotPathTests : IDisposable
 
     // ---- guard-paged buffers ------------------------------------------------------------------------------------
 
-    private readonly List<(nint Base, nuint Length, bool Mapped)> _allocations = [];
+    private readonly GuardedMemory _memory = new();
 
-    /// <summary>Room for `bytes` bytes ending `slack` bytes before a page the process may not touch (Linux; elsewhere a
-    /// plain allocation), so the start is misaligned by whatever `bytes + slack` leaves. Freed on Dispose.</summary>
-    private byte* Row(int bytes, int slack)
-    {
-        nuint page = (nuint)Environment.SystemPageSize;
-        nuint total = (nuint)(bytes + slack);
-        nuint dataPages = Math.Max((nuint)1, (total + page - 1) / page);
-        nuint length = (dataPages + 1) * page;
-        if (OperatingSystem.IsLinux())
-        {
-            nint region = Mmap(0, length, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-            if (region != -1 && Mprotect(region + (nint)(dataPages * page), page, ProtNone) == 0)
-            {
-                _allocations.Add((region, length, true));
-                return (byte*)region + dataPages * page - total;
-            }
-        }
-        void* p = NativeMemory.AllocZeroed(total + 1);
-        _allocations.Add(((nint)p, 0, false));
-        return (byte*)p;
-    }
+    /// <summary>Room for `bytes` bytes ending `slack` bytes before a guard page (see GuardedMemory).</summary>
+    private byte* Row(int bytes, int slack) => _memory.Bytes(bytes, slack);
 
     public void Dispose()
     {
-        foreach (var (b, length, mapped) in _allocations)
-        {
-            if (mapped) Munmap(b, length);
-            else NativeMemory.Free((void*)b);
-        }
-        _allocations.Clear();
+        _memory.Dispose();
         GC.SuppressFinalize(this);
     }
-
-    private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect")]
-    private static partial int Mprotect(nint addr, nuint length, int prot);
-
-    [LibraryImport("libc", EntryPoint = "munmap")]
-    private static partial int Munmap(nint addr, nuint length);
 }
