@@ -119,7 +119,6 @@ public static unsafe partial class DotQ8_0Q8_0
         const int Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ8_0.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var spread01 = IntDotAvx512.SpreadRows(0);
         var spread23 = IntDotAvx512.SpreadRows(2);
         var acc01 = Vector512<float>.Zero;
