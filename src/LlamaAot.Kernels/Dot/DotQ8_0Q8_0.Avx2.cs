@@ -118,11 +118,35 @@ internal static unsafe class IntGemm
             for (int r = start; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, m->Cols);
             return;
         }
+        Batched(m, start, end, tile, null, rows, tile2, rows2, one);
+    }
+
+    /// <summary>As Tiled, with the main tile computed by a kernel that takes the whole block of activation rows
+    /// [b0, b1) at once (so it can convert the tile's weight scales once and share weight unpacking across rows).</summary>
+    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, void> batchTile,
+        int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)
+    {
+        if (m->Batch == 1)
+        {
+            for (int r = start; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, m->Cols);
+            return;
+        }
+        Batched(m, start, end, tile, batchTile, null, tile2, rows2, one);
+    }
+
+    private static void Batched(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, void> batchTile,
+        delegate*<byte*, long, byte*, int, float*, void> rows, int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2,
+        delegate*<byte*, byte*, int, float> one)
+    {
         for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
         {
             int b1 = Math.Min(m->Batch, b0 + BatchTile);
             int r = start;
-            for (; r + tile <= end; r += tile) Tile(m, r, b0, b1, rows);
+            for (; r + tile <= end; r += tile)
+            {
+                if (batchTile != null) batchTile(m, r, b0, b1);
+                else Tile(m, r, b0, b1, rows);
+            }
             if (tile2 > 0)
             {
                 for (; r + tile2 <= end; r += tile2) Tile(m, r, b0, b1, rows2);

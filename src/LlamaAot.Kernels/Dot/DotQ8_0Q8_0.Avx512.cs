@@ -145,6 +145,91 @@ public static unsafe partial class DotQ8_0Q8_0
         y[3] = IntDotAvx2.Hsum8(acc23.GetUpper());
     }
 
-    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Rows4.</summary>
-    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Rows4, &Avx512);
+    /// <summary>Y[b, r..r+4) for activation rows b in [b0, b1), each bit for bit Avx512: the prompt kernel. Against
+    /// Avx512Rows4 called once per activation row, the weight side of each block (|w|, the sign mask, the scales
+    /// spread over the row pairs) is prepared once for four activation rows, and the tile's scales are converted
+    /// once per tile. Longer rows than the scale buffer holds, and a batch remainder under four rows, use Rows4.</summary>
+    private static void Avx512Tile4(MatMulArgs* m, int r, int b0, int b1)
+    {
+        const int Q8 = IntDotAvx2.Q8, MaxBlocks = 256;
+        int n = m->Cols, nb = n / BlockQ8_0.QK;
+        long rb = m->RowBytes, ars = m->ActRowBytes;
+        byte* w = m->W + r * rb;
+        int b = b0;
+        if (Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && nb <= MaxBlocks && b1 - b0 >= 4)
+        {
+            byte* w1 = w + rb, w2 = w + 2 * rb, w3 = w + 3 * rb;
+            // dw[32k..32k+16) = (d_row0 ×8, d_row1 ×8), dw[32k+16..32k+32) = (d_row2 ×8, d_row3 ×8) of block k.
+            float* dw = stackalloc float[32 * nb];
+            var spread01 = IntDotAvx512.SpreadRows(0);
+            var spread23 = IntDotAvx512.SpreadRows(2);
+            for (int k = 0, o = 0; k < nb; k++, o += Q8)
+            {
+                var d4 = Fp16Vector.HalfHiToSingleArith(Vector128.Create((int)*(ushort*)(w + o), *(ushort*)(w1 + o), *(ushort*)(w2 + o), *(ushort*)(w3 + o)) << 16)
+                    .ToVector256Unsafe().ToVector512Unsafe();
+                Avx512F.PermuteVar16x32(d4, spread01).Store(dw + 32 * k);
+                Avx512F.PermuteVar16x32(d4, spread23).Store(dw + 32 * k + 16);
+            }
+            float* da = stackalloc float[4 * IntDotAvx2.Group];
+            for (; b + 4 <= b1; b += 4)
+            {
+                byte* a0 = m->Act + b * ars;
+                Vector512<float> p0 = default, q0 = default, p1 = default, q1 = default;
+                Vector512<float> p2 = default, q2 = default, p3 = default, q3 = default;
+                for (int g = 0; g < nb; g += IntDotAvx2.Group)
+                {
+                    int count = Math.Min(IntDotAvx2.Group, nb - g);
+                    var offsets = IntDotAvx2.GroupOffsets(Q8, count);
+                    for (int j = 0; j < 4; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, offsets).Store(da + 8 * j);
+                    for (int k = g, i = 0, o = g * Q8; i < count; k++, i++, o += Q8)
+                    {
+                        var x01 = IntDotAvx512.Pair(w + o + 2, w1 + o + 2);
+                        var x23 = IntDotAvx512.Pair(w2 + o + 2, w3 + o + 2);
+                        var n01 = Vector512.LessThan(x01, Vector512<sbyte>.Zero);
+                        var n23 = Vector512.LessThan(x23, Vector512<sbyte>.Zero);
+                        var u01 = Avx512BW.Abs(x01).AsSByte();
+                        var u23 = Avx512BW.Abs(x23).AsSByte();
+                        var d01 = Vector512.Load(dw + 32 * k);
+                        var d23 = Vector512.Load(dw + 32 * k + 16);
+                        byte* ab = a0 + o + 2;
+                        Step(ab, u01, n01, u23, n23, d01, d23, da[i], ref p0, ref q0);
+                        Step(ab + ars, u01, n01, u23, n23, d01, d23, da[8 + i], ref p1, ref q1);
+                        Step(ab + 2 * ars, u01, n01, u23, n23, d01, d23, da[16 + i], ref p2, ref q2);
+                        Step(ab + 3 * ars, u01, n01, u23, n23, d01, d23, da[24 + i], ref p3, ref q3);
+                    }
+                }
+                Store(m->Y + b * m->YStride + r, p0, q0);
+                Store(m->Y + (b + 1) * m->YStride + r, p1, q1);
+                Store(m->Y + (b + 2) * m->YStride + r, p2, q2);
+                Store(m->Y + (b + 3) * m->YStride + r, p3, q3);
+            }
+        }
+        for (; b < b1; b++) Avx512Rows4(w, rb, m->Act + b * ars, n, m->Y + b * m->YStride + r);
+
+        // One block of one activation row against the four rows (rows 0/1 in p, 2/3 in q, as Rows4's acc01/acc23).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Step(byte* ab, Vector512<sbyte> u01, Vector512<sbyte> n01, Vector512<sbyte> u23, Vector512<sbyte> n23,
+            Vector512<float> d01, Vector512<float> d23, float da, ref Vector512<float> p, ref Vector512<float> q)
+        {
+            var y = IntDotAvx512.Both(ab);
+            var ny = Vector512<sbyte>.Zero - y;
+            var s01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u01.AsByte(), Vector512.ConditionalSelect(n01, ny, y)), Vector512<short>.One);
+            var s23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u23.AsByte(), Vector512.ConditionalSelect(n23, ny, y)), Vector512<short>.One);
+            var dv = Vector512.Create(da);
+            p = Avx512F.FusedMultiplyAdd(d01 * dv, Avx512F.ConvertToVector512Single(s01), p);
+            q = Avx512F.FusedMultiplyAdd(d23 * dv, Avx512F.ConvertToVector512Single(s23), q);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Store(float* y, Vector512<float> p, Vector512<float> q)
+        {
+            y[0] = IntDotAvx2.Hsum8(p.GetLower());
+            y[1] = IntDotAvx2.Hsum8(p.GetUpper());
+            y[2] = IntDotAvx2.Hsum8(q.GetLower());
+            y[3] = IntDotAvx2.Hsum8(q.GetUpper());
+        }
+    }
+
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4.</summary>
+    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, 0, null, &Avx512);
 }

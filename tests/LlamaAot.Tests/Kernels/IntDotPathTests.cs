@@ -293,7 +293,7 @@ public unsafe class IntDotPathTests : IDisposable
             var rng = new Random((int)k);
             long rowBytes = Blocks * WeightBlockBytes(k);
             long actBytes = Blocks * sizeof(BlockQ8_0);
-            foreach (int batch in new[] { 1, 3 })
+            foreach (int batch in new[] { 1, 3, 4, 9, 70 })
             {
                 byte* w = Row((int)(Rows * rowBytes), 1);
                 byte* act = Row((int)(batch * actBytes), 2);
