@@ -1,0 +1,333 @@
+// Every SIMD path of the legacy dots beyond Q4_0/Q8_0 (Q4_1·Q8_1, Q5_0·Q8_0, Q5_1·Q8_1), their multi-row kernels
+// and row-range products, and the fp32 → Q8_1 / Q8_K activation quantizers, against the scalar specs, on each path
+// this CPU supports (NEON is never listed on x64). Dots must match bit for bit (a NaN matches any NaN), quantizers
+// byte for byte. Block counts cover 1..9, the 8-block scale groups and their neighbours, longer rows; starts are
+// shifted by 0..3 bytes; every buffer ends against a PROT_NONE page (GuardedMemory), so a load past a row crashes.
+// Contents: random, the extremes (all-0 / all-1 nibbles and high bits against activations ±127), zero, subnormal,
+// largest, infinite and NaN scales and mins, and activations made by the real quantizers.
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+
+namespace LlamaAot.Tests.Kernels;
+
+public unsafe class LegacyPathTests : IDisposable
+{
+    private static readonly string[] AllPaths = ["avx512", "avx2", "v128", "neon"];
+
+    private static bool Supported(string path) => path switch
+    {
+        "avx512" => Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported,
+        "avx2" => Avx2.IsSupported && Fma.IsSupported,
+        "v128" => Vector128.IsHardwareAccelerated,
+        "neon" => AdvSimd.Arm64.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Paths with dot kernels (no AVX-512 dots: they would not beat AVX2 here).</summary>
+    public static TheoryData<string> DotPaths()
+    {
+        var data = new TheoryData<string>();
+        foreach (string p in new[] { "avx2", "v128", "neon" }.Where(Supported)) data.Add(p);
+        return data;
+    }
+
+    public static TheoryData<string> QuantizerPaths()
+    {
+        var data = new TheoryData<string>();
+        foreach (string p in AllPaths.Where(Supported)) data.Add(p);
+        return data;
+    }
+
+    public static TheoryData<string> TiledPaths()
+    {
+        var data = new TheoryData<string>();
+        foreach (string p in new[] { "avx2" }.Where(Supported)) data.Add(p);
+        return data;
+    }
+
+    private static readonly int[] BlockCounts = [1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 64, 65];
+    private static readonly int[] Shifts = [0, 1, 2, 3];
+
+    // ---- formats ------------------------------------------------------------------------------------------------
+
+    private enum Kind { Q4_1, Q5_0, Q5_1 }
+
+    private static int WeightBlockBytes(Kind k) => k switch
+    {
+        Kind.Q4_1 => sizeof(BlockQ4_1),
+        Kind.Q5_0 => sizeof(BlockQ5_0),
+        _ => sizeof(BlockQ5_1),
+    };
+
+    private static bool HasMin(Kind k) => k != Kind.Q5_0;
+
+    /// <summary>Activation block size: Q8_1 for the formats with a minimum, Q8_0 for Q5_0.</summary>
+    private static int ActBlockBytes(Kind k) => HasMin(k) ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+
+    private static delegate*<byte*, byte*, int, float> RefOf(Kind k) => k switch
+    {
+        Kind.Q4_1 => &DotQ4_1Q8_1.Reference,
+        Kind.Q5_0 => &DotQ5_0Q8_0.Reference,
+        _ => &DotQ5_1Q8_1.Reference,
+    };
+
+    private static delegate*<byte*, byte*, int, float> DotOf(string path, Kind k) => (path, k) switch
+    {
+        ("avx2", Kind.Q4_1) => &DotQ4_1Q8_1.Avx2,
+        ("v128", Kind.Q4_1) => &DotQ4_1Q8_1.V128,
+        ("neon", Kind.Q4_1) => &DotQ4_1Q8_1.Neon,
+        ("avx2", Kind.Q5_0) => &DotQ5_0Q8_0.Avx2,
+        ("v128", Kind.Q5_0) => &DotQ5_0Q8_0.V128,
+        ("neon", Kind.Q5_0) => &DotQ5_0Q8_0.Neon,
+        ("avx2", Kind.Q5_1) => &DotQ5_1Q8_1.Avx2,
+        ("v128", Kind.Q5_1) => &DotQ5_1Q8_1.V128,
+        ("neon", Kind.Q5_1) => &DotQ5_1Q8_1.Neon,
+        _ => throw new ArgumentException(path),
+    };
+
+    private static delegate*<byte*, long, byte*, int, float*, void> Rows4Of(string path, Kind k) => (path, k) switch
+    {
+        ("avx2", Kind.Q4_1) => &DotQ4_1Q8_1.Avx2Rows4,
+        ("avx2", Kind.Q5_0) => &DotQ5_0Q8_0.Avx2Rows4,
+        ("avx2", Kind.Q5_1) => &DotQ5_1Q8_1.Avx2Rows4,
+        _ => throw new ArgumentException(path),
+    };
+
+    private static delegate*<MatMulArgs*, int, int, void> GemmOf(string path, Kind k) => (path, k) switch
+    {
+        ("avx2", Kind.Q4_1) => &DotQ4_1Q8_1.GemmAvx2,
+        ("avx2", Kind.Q5_0) => &DotQ5_0Q8_0.GemmAvx2,
+        ("avx2", Kind.Q5_1) => &DotQ5_1Q8_1.GemmAvx2,
+        _ => throw new ArgumentException(path),
+    };
+
+    /// <summary>A fixed seed per case.</summary>
+    private static int Seed(int a, int b, int c, int d) => ((a * 31 + b) * 31 + c) * 31 + d + int.Parse(Environment.GetEnvironmentVariable("SALT") ?? "0") * 7919;
+
+    // ---- contents -----------------------------------------------------------------------------------------------
+
+    private enum Fill { Random, Extreme, ZeroScales, SpecialScales, Quantized }
+
+    private static readonly Fill[] AllFills = Enum.GetValues<Fill>();
+
+    private static readonly ushort[] SpecialHalves = [0x0000, 0x8000, 0x0001, 0x03ff, 0x8200, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x3c00];
+
+    private static ushort RandomScale(Random rng) =>
+        Fp16.FromFloat((float)((rng.Next(2) == 0 ? 1 : -1) * Math.Pow(2, rng.Next(-16, 2)) * (1 + rng.NextDouble())));
+
+    private static ushort ScaleFor(Fill fill, Random rng) => fill switch
+    {
+        Fill.ZeroScales => rng.Next(3) == 0 ? (ushort)(rng.Next(2) == 0 ? 0x0000 : 0x8000) : RandomScale(rng),
+        Fill.SpecialScales => rng.Next(3) == 0 ? SpecialHalves[rng.Next(SpecialHalves.Length)] : RandomScale(rng),
+        Fill.Extreme => rng.Next(2) == 0 ? (ushort)0x7bff : (ushort)0xfbff,
+        _ => RandomScale(rng),
+    };
+
+    /// <summary>Weight blocks: fp16 d (and m), then qh/qs bytes; in the extreme fill each block's bytes are all 0x00
+    /// (values 0), all 0xff (values 15 or 31), or a random mix of the two.</summary>
+    private static void FillWeights(byte* w, int blocks, Kind k, Fill fill, Random rng)
+    {
+        int bytes = WeightBlockBytes(k);
+        int head = HasMin(k) ? 4 : 2;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* p = w + b * bytes;
+            *(ushort*)p = ScaleFor(fill, rng);
+            if (HasMin(k)) *(ushort*)(p + 2) = ScaleFor(fill, rng);
+            int mode = fill == Fill.Extreme ? rng.Next(3) : 3;
+            for (int i = head; i < bytes; i++)
+            {
+                p[i] = mode switch
+                {
+                    0 => 0x00,
+                    1 => 0xff,
+                    2 => rng.Next(2) == 0 ? (byte)0x00 : (byte)0xff,
+                    _ => (byte)rng.Next(256),
+                };
+            }
+        }
+    }
+
+    /// <summary>Activation blocks (Q8_1 with d and s, or Q8_0): quants in [-127, 127]; ±127 in the extreme fill; made
+    /// by QuantizeFormats.Q8_1 / QuantizeQ8_0.Reference from random floats in the quantized fill.</summary>
+    private static void FillActivations(byte* a, int blocks, Kind k, Fill fill, Random rng)
+    {
+        int bytes = ActBlockBytes(k), head = HasMin(k) ? 4 : 2;
+        if (fill == Fill.Quantized)
+        {
+            float* x = stackalloc float[32];
+            for (int b = 0; b < blocks; b++)
+            {
+                double scale = Math.Pow(10, rng.Next(-4, 4));
+                for (int i = 0; i < 32; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
+                if (HasMin(k)) QuantizeFormats.Q8_1(x, a + b * bytes, 32);
+                else QuantizeQ8_0.Reference(x, a + b * bytes, 32);
+            }
+            return;
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* p = a + b * bytes;
+            *(ushort*)p = ScaleFor(fill, rng);
+            if (HasMin(k)) *(ushort*)(p + 2) = ScaleFor(fill, rng);
+            int mode = fill == Fill.Extreme ? rng.Next(3) : 3;
+            for (int i = 0; i < 32; i++)
+            {
+                ((sbyte*)p)[head + i] = mode switch
+                {
+                    0 => -127,
+                    1 => 127,
+                    2 => (sbyte)(rng.Next(2) == 0 ? -127 : 127),
+                    _ => (sbyte)rng.Next(-127, 128),
+                };
+            }
+        }
+    }
+
+    // ---- single-row dots ----------------------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(DotPaths))]
+    public void Q4_1DotMatchesReference(string path) => CheckDots(path, Kind.Q4_1);
+
+    [Theory]
+    [MemberData(nameof(DotPaths))]
+    public void Q5_0DotMatchesReference(string path) => CheckDots(path, Kind.Q5_0);
+
+    [Theory]
+    [MemberData(nameof(DotPaths))]
+    public void Q5_1DotMatchesReference(string path) => CheckDots(path, Kind.Q5_1);
+
+    private void CheckDots(string path, Kind k)
+    {
+        var dot = DotOf(path, k);
+        var reference = RefOf(k);
+        int checkedCount = 0;
+        foreach (int blocks in BlockCounts.Append(0))
+        {
+            foreach (int shift in Shifts)
+            {
+                foreach (var fill in AllFills)
+                {
+                    var rng = new Random(Seed(blocks, shift, (int)fill, (int)k));
+                    int n = blocks * 32;
+                    byte* w = Row(blocks * WeightBlockBytes(k), shift);
+                    byte* a = Row(blocks * ActBlockBytes(k), 3 - shift);
+                    FillWeights(w, blocks, k, fill, rng);
+                    FillActivations(a, blocks, k, fill, rng);
+                    AssertSame(reference(w, a, n), dot(w, a, n), $"[{path}] {k} dot, {blocks} blocks, shift {shift}, {fill}");
+                    if (blocks > 0)
+                    {
+                        AssertSame(reference(w, a, n - 5), dot(w, a, n - 5), $"[{path}] {k} dot, n = {n - 5}, shift {shift}, {fill}");
+                    }
+                    checkedCount++;
+                }
+            }
+        }
+        Assert.True(checkedCount > 0);
+    }
+
+    // ---- multi-row kernels and row-range products ---------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(TiledPaths))]
+    public void Rows4MatchReference(string path)
+    {
+        float* y = stackalloc float[4];
+        foreach (var k in Enum.GetValues<Kind>())
+        {
+            var kernel = Rows4Of(path, k);
+            var reference = RefOf(k);
+            foreach (int blocks in BlockCounts)
+            {
+                foreach (int shift in Shifts)
+                {
+                    foreach (var fill in AllFills)
+                    {
+                        var rng = new Random(Seed(blocks, shift, (int)fill, 4 + (int)k));
+                        int n = blocks * 32;
+                        long rowBytes = blocks * WeightBlockBytes(k) + shift;
+                        byte* w = Row((int)(4 * rowBytes), shift);
+                        byte* a = Row(blocks * ActBlockBytes(k), 3 - shift);
+                        for (int r = 0; r < 4; r++) FillWeights(w + r * rowBytes, blocks, k, fill, rng);
+                        FillActivations(a, blocks, k, fill, rng);
+                        kernel(w, rowBytes, a, n, y);
+                        for (int r = 0; r < 4; r++)
+                        {
+                            AssertSame(reference(w + r * rowBytes, a, n), y[r], $"[{path}] {k} Rows4 row {r}, {blocks} blocks, shift {shift}, {fill}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TiledPaths))]
+    public void GemmMatchesReferenceForEveryRangeAndBatch(string path)
+    {
+        foreach (var k in Enum.GetValues<Kind>())
+        {
+            var gemm = GemmOf(path, k);
+            var reference = RefOf(k);
+            const int Blocks = 9, Rows = 45;
+            int n = Blocks * 32;
+            var rng = new Random((int)k);
+            long rowBytes = Blocks * WeightBlockBytes(k);
+            long actBytes = Blocks * ActBlockBytes(k);
+            foreach (int batch in new[] { 1, 3 })
+            {
+                byte* w = Row((int)(Rows * rowBytes), 1);
+                byte* act = Row((int)(batch * actBytes), 2);
+                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, k, Fill.Random, rng);
+                for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, k, Fill.Quantized, rng);
+                const long YStride = Rows + 3;
+                float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
+                foreach (var (start, end) in new[] { (0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31) })
+                {
+                    for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
+                    var m = new MatMulArgs
+                    {
+                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
+                        Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
+                    };
+                    gemm(&m, start, end);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int r = 0; r < Rows; r++)
+                        {
+                            float got = y[b * YStride + r];
+                            string what = $"[{path}] {k} gemm rows [{start}, {end}) batch {batch}: y[{b}, {r}]";
+                            if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
+                            else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- comparisons --------------------------------------------------------------------------------------------
+
+    private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
+
+    private static void AssertSame(float want, float got, string what) =>
+        Assert.True(Bits(want) == Bits(got) || (float.IsNaN(want) && float.IsNaN(got)),
+            $"{what}: expected {want:R} (0x{Bits(want):x8}) got {got:R} (0x{Bits(got):x8})");
+
+    // ---- guard-paged buffers ------------------------------------------------------------------------------------
+
+    private readonly GuardedMemory _memory = new();
+
+    private byte* Row(int bytes, int slack) => _memory.Bytes(bytes, slack);
+
+    public void Dispose()
+    {
+        _memory.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
