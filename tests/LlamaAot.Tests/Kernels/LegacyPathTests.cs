@@ -311,6 +311,122 @@ public unsafe class LegacyPathTests : IDisposable
         }
     }
 
+    // ---- quantizers ----------------------------------------------------------------------------------------------
+
+    private static delegate*<float*, byte*, int, void> Q8_1Of(string path) => path switch
+    {
+        "avx512" => &QuantizeFormats.Q8_1Avx512,
+        "avx2" => &QuantizeFormats.Q8_1Avx2,
+        "v128" => &QuantizeFormats.Q8_1V128,
+        "neon" => &QuantizeFormats.Q8_1Neon,
+        _ => throw new ArgumentException(path),
+    };
+
+    private static delegate*<float*, byte*, int, void> Q8_KOf(string path) => path switch
+    {
+        "avx512" => &QuantizeFormats.Q8_KAvx512,
+        "avx2" => &QuantizeFormats.Q8_KAvx2,
+        "v128" => &QuantizeFormats.Q8_KV128,
+        "neon" => &QuantizeFormats.Q8_KNeon,
+        _ => throw new ArgumentException(path),
+    };
+
+    [Theory]
+    [MemberData(nameof(QuantizerPaths))]
+    public void QuantizeQ8_1MatchesReferenceByteForByte(string path) =>
+        CheckQuantizer(path, Q8_1Of(path), &QuantizeFormats.Q8_1, BlockQ8_1.QK, sizeof(BlockQ8_1), BlockCounts);
+
+    [Theory]
+    [MemberData(nameof(QuantizerPaths))]
+    public void QuantizeQ8_KMatchesReferenceByteForByte(string path) =>
+        CheckQuantizer(path, Q8_KOf(path), &QuantizeFormats.Q8_K, BlockQ8_K.QK, sizeof(BlockQ8_K), [1, 2, 3, 7, 8, 9]);
+
+    private const int Patterns = 10;
+
+    private void CheckQuantizer(string path, delegate*<float*, byte*, int, void> quantize, delegate*<float*, byte*, int, void> reference,
+        int qk, int blockBytes, int[] blockCounts)
+    {
+        foreach (int blocks in blockCounts.Append(0))
+        {
+            foreach (int shift in Shifts)
+            {
+                for (int pattern = 0; pattern < Patterns; pattern++)
+                {
+                    var rng = new Random(Seed(blocks, shift, pattern, qk));
+                    int n = blocks * qk;
+                    float* x = (float*)Row(n * sizeof(float), shift * sizeof(float));
+                    for (int i = 0; i < n; i++) x[i] = Value(pattern, i, qk, rng);
+                    int outBytes = blocks * blockBytes;
+                    byte* want = Row(outBytes, 0);
+                    byte* got = Row(outBytes, shift);
+                    for (int i = 0; i < outBytes; i++)
+                    {
+                        want[i] = 0x00;
+                        got[i] = 0xcd;   // bytes a kernel forgets to write show up
+                    }
+                    reference(x, want, n);
+                    quantize(x, got, n);
+                    for (int i = 0; i < outBytes; i++)
+                    {
+                        if (want[i] != got[i])
+                        {
+                            Assert.Fail($"[{path}] quantize QK {qk} pattern {pattern}, {blocks} blocks, shift {shift}: byte {i} (block {i / blockBytes}, offset {i % blockBytes}) expected 0x{want[i]:x2} got 0x{got[i]:x2}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Quantizer inputs (qk values a block): 0 random with per-block magnitudes 1e-30..1e30; 1 exact ties
+    /// (amax 127 makes the scale 1, so x.5 rounds half to even); 2 mostly zero blocks with ±0 and one value;
+    /// 3 subnormal and tiny magnitudes (the inverse scale overflows); 4 ±amax extremes repeated (the first one sets
+    /// Q8_K's sign); 5 activation-like values around 1; 6 the same with an occasional ±inf or NaN; 7 blocks of NaN and
+    /// ±0 only, or NaN with one finite value; 8 huge values near float.MaxValue with an occasional ±inf; 9 a single
+    /// ±inf in a block of finite values.</summary>
+    private static float Value(int pattern, int i, int qk, Random rng)
+    {
+        int j = i % qk, block = i / qk;
+        switch (pattern)
+        {
+            case 0:
+                return (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (block * 7 % 61) - 30));
+            case 1:
+                if (j == 0) return block % 2 == 0 ? 127f : -127f;
+                return (rng.Next(-127, 127) + 0.5f) * (rng.Next(2) == 0 ? 1 : -1);
+            case 2:
+                if (block % 3 == 0) return j % 2 == 0 ? 0f : -0f;
+                return j == 7 ? (float)(rng.NextDouble() - 0.5) : (j % 2 == 0 ? 0f : -0f);
+            case 3:
+                return (float)((rng.NextDouble() * 2 - 1) * Math.Pow(2, -126 - block % 10 + rng.Next(20)));
+            case 4:
+                return rng.Next(3) switch { 0 => 3.5f, 1 => -3.5f, _ => (float)(rng.NextDouble() * 7 - 3.5) };
+            case 5:
+                return (float)(rng.NextDouble() * 4 - 2);
+            case 6:
+                return rng.Next(40) switch
+                {
+                    0 => float.PositiveInfinity,
+                    1 => float.NegativeInfinity,
+                    2 => float.NaN,
+                    _ => (float)(rng.NextDouble() * 4 - 2),
+                };
+            case 7:
+                if (block % 2 == 0) return rng.Next(3) == 0 ? float.NaN : (rng.Next(2) == 0 ? 0f : -0f);
+                return j == qk / 2 + 3 ? -1.25f : float.NaN;
+            case 8:
+                return rng.Next(50) switch
+                {
+                    0 => float.PositiveInfinity,
+                    1 => float.NegativeInfinity,
+                    _ => (float)((rng.NextDouble() * 2 - 1) * float.MaxValue),
+                };
+            default:
+                if (j == (block * 13) % qk) return block % 2 == 0 ? float.PositiveInfinity : float.NegativeInfinity;
+                return (float)(rng.NextDouble() * 4 - 2);
+        }
+    }
+
     // ---- comparisons --------------------------------------------------------------------------------------------
 
     private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
