@@ -341,7 +341,7 @@ public unsafe class LegacyPathTests : IDisposable
     public void QuantizeQ8_KMatchesReferenceByteForByte(string path) =>
         CheckQuantizer(path, Q8_KOf(path), &QuantizeFormats.Q8_K, BlockQ8_K.QK, sizeof(BlockQ8_K), [1, 2, 3, 7, 8, 9]);
 
-    private const int Patterns = 10;
+    private const int Patterns = 11;
 
     private void CheckQuantizer(string path, delegate*<float*, byte*, int, void> quantize, delegate*<float*, byte*, int, void> reference,
         int qk, int blockBytes, int[] blockCounts)
@@ -383,7 +383,8 @@ public unsafe class LegacyPathTests : IDisposable
     /// 3 subnormal and tiny magnitudes (the inverse scale overflows); 4 ±amax extremes repeated (the first one sets
     /// Q8_K's sign); 5 activation-like values around 1; 6 the same with an occasional ±inf or NaN; 7 blocks of NaN and
     /// ±0 only, or NaN with one finite value; 8 huge values near float.MaxValue with an occasional ±inf; 9 a single
-    /// ±inf in a block of finite values.</summary>
+    /// ±inf in a block of finite values; 10 whole blocks below 2^-121 (with zeros), where the inverse scale is infinite
+    /// and the quants come from ±inf or NaN products (some NaN inputs with payloads, which nearest_int turns into values).</summary>
     private static float Value(int pattern, int i, int qk, Random rng)
     {
         int j = i % qk, block = i / qk;
@@ -421,6 +422,9 @@ public unsafe class LegacyPathTests : IDisposable
                     1 => float.NegativeInfinity,
                     _ => (float)((rng.NextDouble() * 2 - 1) * float.MaxValue),
                 };
+            case 10:
+                if (rng.Next(16) == 0) return BitConverter.Int32BitsToSingle((rng.Next(2) << 31) | 0x7fc00000 | rng.Next(0x400000));
+                return rng.Next(8) == 0 ? 0f : (float)((rng.NextDouble() * 2 - 1) * Math.Pow(2, -122 - block % 20));
             default:
                 if (j == (block * 13) % qk) return block % 2 == 0 ? float.PositiveInfinity : float.NegativeInfinity;
                 return (float)(rng.NextDouble() * 4 - 2);
