@@ -26,8 +26,7 @@ public static unsafe partial class DotQ5_1Q8_1
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
             byte* x = w + b0 * W, y = a + b0 * A;
-            LegacyAvx2.Products8(x, W, y, A, count).Store(d);
-            LegacyAvx2.Products8(x + 2, W, y + 2, A, count).Store(m);
+            LegacyAvx2.ScalesAndMins8(x, W, y, A, count, d, m);
             for (int k = 0; k < count; k++, x += W, y += A)
             {
                 var lanes = LegacyAvx2.UnsignedLanes(LegacyAvx2.Q5Values(x + 8, x + 4), Vector256.Load((sbyte*)(y + 4)));
@@ -61,12 +60,14 @@ public static unsafe partial class DotQ5_1Q8_1
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * A, IntDotAvx2.GroupOffsets(A, count)).Store(da);
-            IntDotAvx2.Halves8(a + b0 * A + 2, IntDotAvx2.GroupOffsets(A, count)).Store(sa);
+            var ga = X86.Avx2.GatherVector256((int*)(a + b0 * A), IntDotAvx2.GroupOffsets(A, count), 1);   // (d, s) pairs
+            Fp16Vector.HalfHiToSingleArith(ga << 16).Store(da);
+            Fp16Vector.HalfHiToSingleArith(ga).Store(sa);
             for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
             {
-                (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
-                mins += IntDotAvx2.Halves4(w + ow + 2, rows) * Vector128.Create(sa[k]);
+                var gw = X86.Avx2.GatherVector128((int*)(w + ow), rows, 1);   // the four rows' (d, m) pairs
+                (Fp16Vector.HalfHiToSingleArith(gw << 16) * Vector128.Create(da[k])).Store(d);
+                mins += Fp16Vector.HalfHiToSingleArith(gw) * Vector128.Create(sa[k]);
                 var yv = Vector256.Load((sbyte*)(a + oa + 4));
                 var l0 = LegacyAvx2.UnsignedLanes(LegacyAvx2.Q5Values(w + ow + 8, w + ow + 4), yv);
                 var l1 = LegacyAvx2.UnsignedLanes(LegacyAvx2.Q5Values(w1 + ow + 8, w1 + ow + 4), yv);

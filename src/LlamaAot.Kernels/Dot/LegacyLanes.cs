@@ -10,6 +10,7 @@
 //   gathered for a group of up to eight blocks (IntDotAvx2.Halves8).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Dot;
@@ -26,6 +27,18 @@ internal static unsafe class LegacyAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Products8(byte* w, int wStride, byte* a, int aStride, int count) =>
         IntDotAvx2.Halves8(w, IntDotAvx2.GroupOffsets(wStride, count)) * IntDotAvx2.Halves8(a, IntDotAvx2.GroupOffsets(aStride, count));
+
+    /// <summary>For a group of `count` blocks whose first 4 bytes are two halves (Q4_1/Q5_1: d, m; Q8_1: d, s):
+    /// d[k] = d_w·d_a and m[k] = m_w·s_a, from one gather per side (the low half of each gathered dword is d, the high
+    /// half the second value; Fp16Vector's widening ignores a lane's low 16 bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ScalesAndMins8(byte* w, int wStride, byte* a, int aStride, int count, float* d, float* m)
+    {
+        var gw = X86.Avx2.GatherVector256((int*)w, IntDotAvx2.GroupOffsets(wStride, count), 1);
+        var ga = X86.Avx2.GatherVector256((int*)a, IntDotAvx2.GroupOffsets(aStride, count), 1);
+        (Fp16Vector.HalfHiToSingleArith(gw << 16) * Fp16Vector.HalfHiToSingleArith(ga << 16)).Store(d);
+        (Fp16Vector.HalfHiToSingleArith(gw) * Fp16Vector.HalfHiToSingleArith(ga)).Store(m);
+    }
 
     /// <summary>Byte j = 0x10 where bit j of the little-endian uint32 at qh is set, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
