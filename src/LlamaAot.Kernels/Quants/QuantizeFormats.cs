@@ -12,7 +12,7 @@ using System.Runtime.CompilerServices;
 
 namespace LlamaAot.Kernels.Quants;
 
-public static unsafe class QuantizeFormats
+public static unsafe partial class QuantizeFormats
 {
     /// <summary>ggml's GROUP_MAX_EPS: a group whose largest |x| is below this is treated as all zero.</summary>
     private const float GroupMaxEps = 1e-15f;

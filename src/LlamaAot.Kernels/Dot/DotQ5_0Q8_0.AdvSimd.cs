@@ -1,0 +1,26 @@
+// NEON Q5_0 · Q8_0 dot (AArch64), a mirror of DotQ5_0Q8_0.Vector128.cs with NEON's quad sums (IntDotNeon.Quads).
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using LlamaAot.Kernels.Quants;
+
+namespace LlamaAot.Kernels.Dot;
+
+public static unsafe partial class DotQ5_0Q8_0
+{
+    public static float Neon(byte* w, byte* a, int n)
+    {
+        if (!AdvSimd.Arm64.IsSupported) return Reference(w, a, n);
+        var lo = Vector128<float>.Zero;
+        var hi = Vector128<float>.Zero;
+        for (int b = 0; b < n / BlockQ5_0.QK; b++, w += sizeof(BlockQ5_0), a += sizeof(BlockQ8_0))
+        {
+            var d = Vector128.Create(IntDotV128.Scale(w, a));
+            var (q0, q1) = LegacyV128.Q5Weights(w + 6, w + 2, 16);
+            var l0 = IntDotNeon.Quads(q0, AdvSimd.LoadVector128((sbyte*)(a + 2)));
+            var l1 = IntDotNeon.Quads(q1, AdvSimd.LoadVector128((sbyte*)(a + 18)));
+            lo = AdvSimd.FusedMultiplyAdd(lo, d, AdvSimd.ConvertToSingle(l0));
+            hi = AdvSimd.FusedMultiplyAdd(hi, d, AdvSimd.ConvertToSingle(l1));
+        }
+        return IntDotV128.Hsum8(lo, hi);
+    }
+}

@@ -1,0 +1,108 @@
+// Building blocks shared by the Q4_1·Q8_1, Q5_0·Q8_0 and Q5_1·Q8_1 SIMD dots (the order they follow is
+// LegacyOrder.cs; the Q8_0/Q4_0 pieces they reuse are IntDotAvx2 / IntDotV128 / IntDotNeon).
+//   Weights stay unsigned: Q4_1's nibbles 0..15 and Q5's 5-bit values 0..31 (nibble | qh bit << 4) go straight into
+//   the quad sums as the unsigned (AVX2 vpmaddubsw) or small non-negative signed (Vector128/NEON) operand. Q5_0's
+//   "− 16" is applied as Σ q·a − 16·Σ a per int16 pair (|Σ q·a| ≤ 2·31·128, |16·Σ a| ≤ 4096: nothing saturates),
+//   the same trick as Q4_0's "− 8". Integer lanes are exact, so any grouping gives the spec's lane values.
+//   qh → bytes: byte j of a 32-byte vector takes byte j/8 of qh (a byte shuffle), is tested against bit j % 8, and
+//   becomes 0x10 where the bit is set.
+//   Scales: d = fp16(d_w)·fp16(d_a) and, for the formats with a minimum, m_w·s_a, both as the spec's fp32 products,
+//   for a group of up to eight blocks; Q4_1/Q5_1 and Q8_1 keep both halves in a block's first dword, so one gather
+//   per side serves d and m (ScalesAndMins8; this halved the AVX2 kernels' gathers and took ~20% off a block).
+//   No AVX-512 variants: on this Zen 4 the single row is bound by its fma chain (one fma per block, the spec's order)
+//   and Q4_0's two-blocks-per-zmm shape measured no faster than AVX2, for these formats too.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+/// <summary>AVX2 pieces of the legacy dots; callers check Avx2 and Fma.</summary>
+internal static unsafe class LegacyAvx2
+{
+    public const int Q4_1 = 20;   // fp16 d, fp16 m, 16 bytes of nibbles
+    public const int Q5_0 = 22;   // fp16 d, 4 bytes qh, 16 bytes of nibbles
+    public const int Q5_1 = 24;   // fp16 d, fp16 m, 4 bytes qh, 16 bytes of nibbles
+    public const int Q8_1 = 36;   // fp16 d, fp16 s, 32 × int8
+
+    /// <summary>p[k] = fp32(half at w + k·wStride) · fp32(half at a + k·aStride) for a group of `count` blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Products8(byte* w, int wStride, byte* a, int aStride, int count) =>
+        IntDotAvx2.Halves8(w, IntDotAvx2.GroupOffsets(wStride, count)) * IntDotAvx2.Halves8(a, IntDotAvx2.GroupOffsets(aStride, count));
+
+    /// <summary>For a group of `count` blocks whose first 4 bytes are two halves (Q4_1/Q5_1: d, m; Q8_1: d, s):
+    /// d[k] = d_w·d_a and m[k] = m_w·s_a, from one gather per side (the low half of each gathered dword is d, the high
+    /// half the second value; Fp16Vector's widening ignores a lane's low 16 bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ScalesAndMins8(byte* w, int wStride, byte* a, int aStride, int count, float* d, float* m)
+    {
+        var gw = X86.Avx2.GatherVector256((int*)w, IntDotAvx2.GroupOffsets(wStride, count), 1);
+        var ga = X86.Avx2.GatherVector256((int*)a, IntDotAvx2.GroupOffsets(aStride, count), 1);
+        (Fp16Vector.HalfHiToSingleArith(gw << 16) * Fp16Vector.HalfHiToSingleArith(ga << 16)).Store(d);
+        (Fp16Vector.HalfHiToSingleArith(gw) * Fp16Vector.HalfHiToSingleArith(ga)).Store(m);
+    }
+
+    /// <summary>Byte j = 0x10 where bit j of the little-endian uint32 at qh is set, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> HighBits(byte* qh)
+    {
+        var v = Vector256.Create(*(uint*)qh).AsByte();
+        var spread = X86.Avx2.Shuffle(v, Vector256.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        var bit = Vector256.Create(0x8040201008040201UL).AsByte();
+        return Vector256.Equals(spread & bit, bit) & Vector256.Create((byte)0x10);
+    }
+
+    /// <summary>The 32 five-bit values of a Q5 block (qs: its 16 nibble bytes; qh: its 4 high-bit bytes), element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Q5Values(byte* qs, byte* qh) => IntDotAvx2.Nibbles(qs) | HighBits(qh);
+
+    /// <summary>Lane j = Σ u[i]·y[i], i = 4j..4j+3, u unsigned ≤ 31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> UnsignedLanes(Vector256<byte> u, Vector256<sbyte> y) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u, y), Vector256<short>.One);
+
+    /// <summary>16·(y[2i] + y[2i+1]) as int16: Q5_0's "− 16" per activation block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Sixteens(Vector256<sbyte> y) => X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)16), y);
+
+    /// <summary>Lane j = Σ (u[i] − 16)·y[i], i = 4j..4j+3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> OffsetLanes(Vector256<byte> u, Vector256<sbyte> y, Vector256<short> sixteens) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u, y) - sixteens, Vector256<short>.One);
+}
+
+/// <summary>Vector128 (and NEON) pieces of the legacy dots; callers check Vector128.IsHardwareAccelerated.</summary>
+internal static unsafe class LegacyV128
+{
+    /// <summary>Q4_1 weights of elements 0..15 (low nibbles) and 16..31 (high nibbles) as bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<sbyte> Lo, Vector128<sbyte> Hi) Nibbles(byte* qs)
+    {
+        var q = Vector128.Load(qs);
+        return ((q & Vector128.Create((byte)0x0F)).AsSByte(), (q >>> 4).AsSByte());
+    }
+
+    /// <summary>Byte j = 0x10 where bit (16·half + j) of the uint32 at qh is set (half 0: elements 0..15, 1: 16..31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<byte> Lo, Vector128<byte> Hi) HighBits(byte* qh)
+    {
+        var v = Vector128.Create(*(uint*)qh).AsByte();
+        var bit = Vector128.Create(0x8040201008040201UL).AsByte();
+        var sixteen = Vector128.Create((byte)0x10);
+        var lo = Vector128.Shuffle(v, Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+        var hi = Vector128.Shuffle(v, Vector128.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        return (Vector128.Equals(lo & bit, bit) & sixteen, Vector128.Equals(hi & bit, bit) & sixteen);
+    }
+
+    /// <summary>The 5-bit values of a Q5 block minus `offset` (16 for Q5_0, 0 for Q5_1), as signed bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<sbyte> Lo, Vector128<sbyte> Hi) Q5Weights(byte* qs, byte* qh, byte offset)
+    {
+        var (nl, nh) = Nibbles(qs);
+        var (hl, hh) = HighBits(qh);
+        var o = Vector128.Create(offset);
+        return (((nl.AsByte() | hl) - o).AsSByte(), ((nh.AsByte() | hh) - o).AsSByte());
+    }
+}
