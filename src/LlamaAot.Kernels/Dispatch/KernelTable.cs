@@ -191,6 +191,11 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q8_0, neon ? &DotQ8_0Q8_0.Neon : &DotQ8_0Q8_0.V128, null, null, null);
         SetInt(GgmlType.Q4_0, neon ? &DotQ4_0Q8_0.Neon : &DotQ4_0Q8_0.V128, neon ? &DotQ4_0Q8_0.NeonBlockwise : &DotQ4_0Q8_0.V128Blockwise, null, null);
         _types[(int)GgmlType.Q8_0].FromFloat = neon ? &QuantizeQ8_0.Neon : &QuantizeQ8_0.V128;
+        SetInt(GgmlType.Q4_1, neon ? &DotQ4_1Q8_1.Neon : &DotQ4_1Q8_1.V128, null, null, null);
+        SetInt(GgmlType.Q5_0, neon ? &DotQ5_0Q8_0.Neon : &DotQ5_0Q8_0.V128, null, null, null);
+        SetInt(GgmlType.Q5_1, neon ? &DotQ5_1Q8_1.Neon : &DotQ5_1Q8_1.V128, null, null, null);
+        _types[(int)GgmlType.Q8_1].FromFloat = neon ? &QuantizeFormats.Q8_1Neon : &QuantizeFormats.Q8_1V128;
+        _types[(int)GgmlType.Q8_K].FromFloat = neon ? &QuantizeFormats.Q8_KNeon : &QuantizeFormats.Q8_KV128;
         RmsNorm = neon ? &Ops.RmsNorm.Neon : &Ops.RmsNorm.V128;
         Softmax = neon ? &Ops.Softmax.Neon : &Ops.Softmax.V128;
         SiluMul = neon ? &Ops.SiluMul.Neon : &Ops.SiluMul.V128;
@@ -206,6 +211,13 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx2, &DotQ4_0Q8_0.Avx2Blockwise, &DotQ4_0Q8_0.GemmAvx2, &DotQ4_0Q8_0.GemmAvx2Blockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx2;
+        // The legacy formats have AVX2 kernels only: their AVX-512 variants measured no faster (LegacyLanes.cs), so
+        // the AVX-512 path keeps these.
+        SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx2, null);
+        SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
+        SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
+        _types[(int)GgmlType.Q8_1].FromFloat = &QuantizeFormats.Q8_1Avx2;
+        _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx2;
         RmsNorm = &Ops.RmsNorm.Avx2;
         Softmax = &Ops.Softmax.Avx2;
         SiluMul = &Ops.SiluMul.Avx2;
@@ -221,6 +233,7 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx512, null, &DotQ8_0Q8_0.GemmAvx512, null);
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512Blockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
+        _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;
