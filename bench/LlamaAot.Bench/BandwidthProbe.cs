@@ -15,8 +15,7 @@ public static unsafe class BandwidthProbe
         byte* buf = (byte*)NativeMemory.AlignedAlloc((nuint)Bytes, 4096);
         try
         {
-            new Span<byte>(buf, int.MaxValue).Fill(1);
-            new Span<byte>(buf + int.MaxValue, (int)(Bytes - int.MaxValue)).Fill(1);
+            for (long off = 0; off < Bytes; off += 1 << 28) new Span<byte>(buf + off, (int)Math.Min(1 << 28, Bytes - off)).Fill(1);
             double single = Best(() => Read(buf, Bytes));
             int threads = Environment.ProcessorCount;
             double all = Best(() =>

@@ -39,18 +39,35 @@ public sealed unsafe class BenchMatrix : IDisposable
         int blockBytes = GgmlTypes.Get(type).TypeSize;
         switch (type)
         {
-            case GgmlType.Q4_0 or GgmlType.Q8_0:
-                // Random bytes are valid quants; only the fp16 scale at the start of each block needs a sane value.
-                for (long off = 0; off < bytes; off += blockBytes) *(ushort*)(W + off) = Fp16.FromFloat((float)(rng.NextDouble() * 0.01 + 0.001));
-                break;
             case GgmlType.F16:
                 for (long i = 0; i < bytes / 2; i++) ((ushort*)W)[i] = Fp16.FromFloat((float)(rng.NextDouble() * 2 - 1));
+                break;
+            case GgmlType.BF16:
+                for (long i = 0; i < bytes / 2; i++) ((ushort*)W)[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1)) >> 16);
                 break;
             case GgmlType.F32:
                 for (long i = 0; i < bytes / 4; i++) ((float*)W)[i] = (float)(rng.NextDouble() * 2 - 1);
                 break;
+            default:
+                // Random bytes are valid quants and packed scales; only the fp16 fields (d, and dmin/m) need sane values.
+                foreach (int field in HalfFields(type))
+                {
+                    for (long off = 0; off < bytes; off += blockBytes) *(ushort*)(W + off + field) = Fp16.FromFloat((float)(rng.NextDouble() * 0.01 + 0.001));
+                }
+                break;
         }
     }
+
+    /// <summary>Byte offsets of the fp16 fields in one block of each block format (ggml's block layouts).</summary>
+    private static int[] HalfFields(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => [0],
+        GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
+        GgmlType.Q2_K => [80, 82],
+        GgmlType.Q3_K => [108],
+        GgmlType.Q6_K => [208],
+        _ => throw new ArgumentException($"no benchmark data for {type}"),
+    };
 
     public GgmlType Type { get; }
     public GgmlType ActType { get; }

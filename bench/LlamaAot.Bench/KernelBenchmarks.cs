@@ -1,5 +1,6 @@
 // BenchmarkDotNet suites: every matrix kernel × every path this machine runs, at the shapes of a 1B-class model.
-// Single thread: the per-core throughput the scheduler multiplies.
+// Single thread: the per-core throughput the scheduler multiplies. The scalar Reference (the spec, not a speed
+// path) runs at 2048×2048 only: at 0.2 GB/s the large shapes would take most of the run.
 using BenchmarkDotNet.Attributes;
 using LlamaAot.Kernels.Dispatch;
 using LlamaAot.Kernels.MatMul;
@@ -9,78 +10,93 @@ namespace LlamaAot.Bench;
 
 public static class Paths
 {
-    public static IEnumerable<KernelIsa> Available() => Enum.GetValues<KernelIsa>().Where(KernelTable.IsAvailable);
+    public static IEnumerable<KernelIsa> Simd() => Enum.GetValues<KernelIsa>().Where(i => i != KernelIsa.Reference && KernelTable.IsAvailable(i));
+
+    /// <summary>Every weight type the runtime multiplies.</summary>
+    public static IEnumerable<GgmlType> WeightTypes() =>
+    [
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
 }
 
-/// <summary>Matrix-vector (decode): one activation row against the whole matrix.</summary>
-public unsafe class MatVecBench
+/// <summary>One product over the whole matrix through the kernel table's row-range entry point (what a thread of
+/// the scheduler runs), for a type, shape, batch and path.</summary>
+public abstract unsafe class ProductBench
 {
     private BenchMatrix _m = null!;
     private MatMulArgs _args;
     private delegate*<MatMulArgs*, int, int, void> _gemm;
 
+    protected void Init(GgmlType type, int rows, int cols, int batch, KernelIsa isa)
+    {
+        var k = KernelTable.For(isa);
+        _m = new BenchMatrix(type, rows, cols, batch, k);
+        _args = new MatMulArgs
+        {
+            W = _m.W, RowBytes = _m.RowBytes, Rows = _m.Rows, Cols = _m.Cols, Act = _m.Act, ActRowBytes = _m.ActRowBytes,
+            Batch = _m.Batch, Y = _m.Y, YStride = _m.Rows, Dot = k[type].DotFor(_m.Rows),
+        };
+        _gemm = k[type].GemmFor(_m.Rows);
+    }
+
+    protected void Run()
+    {
+        fixed (MatMulArgs* a = &_args) _gemm(a, 0, _m.Rows);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _m.Dispose();
+}
+
+/// <summary>Matrix-vector (decode): one activation row against the whole matrix.</summary>
+public class MatVecBench : ProductBench
+{
     [ParamsSource(nameof(Types))] public GgmlType Type { get; set; }
     [Params("2048x2048", "5632x2048", "2048x5632", "32000x2048")] public string Shape { get; set; } = "";
     [ParamsSource(nameof(Isas))] public KernelIsa Isa { get; set; }
 
-    public static IEnumerable<GgmlType> Types() => [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16];
-    public static IEnumerable<KernelIsa> Isas() => Paths.Available();
+    public static IEnumerable<GgmlType> Types() => Paths.WeightTypes();
+    public static IEnumerable<KernelIsa> Isas() => Paths.Simd();
 
     [GlobalSetup]
     public void Setup()
     {
         var parts = Shape.Split('x');
-        var k = KernelTable.For(Isa);
-        _m = new BenchMatrix(Type, int.Parse(parts[0]), int.Parse(parts[1]), 1, k);
-        _args = Args(_m, k);
-        _gemm = k[Type].GemmFor(_m.Rows);
+        Init(Type, int.Parse(parts[0]), int.Parse(parts[1]), 1, Isa);
     }
-
-    internal static MatMulArgs Args(BenchMatrix m, KernelTable k) => new()
-    {
-        W = m.W, RowBytes = m.RowBytes, Rows = m.Rows, Cols = m.Cols, Act = m.Act, ActRowBytes = m.ActRowBytes,
-        Batch = m.Batch, Y = m.Y, YStride = m.Rows, Dot = k[m.Type].DotFor(m.Rows),
-    };
 
     [Benchmark]
-    public void MatVec()
-    {
-        fixed (MatMulArgs* a = &_args) _gemm(a, 0, _m.Rows);
-    }
+    public void MatVec() => Run();
+}
 
-    [GlobalCleanup]
-    public void Cleanup() => _m.Dispose();
+/// <summary>The scalar Reference's matrix-vector product at 2048×2048, the baseline the SIMD paths are read against.</summary>
+public class ReferenceMatVecBench : ProductBench
+{
+    [ParamsSource(nameof(Types))] public GgmlType Type { get; set; }
+
+    public static IEnumerable<GgmlType> Types() => Paths.WeightTypes();
+
+    [GlobalSetup]
+    public void Setup() => Init(Type, 2048, 2048, 1, KernelIsa.Reference);
+
+    [Benchmark]
+    public void MatVec() => Run();
 }
 
 /// <summary>Matrix-matrix (prompt batches) on a 2048×2048 matrix.</summary>
-public unsafe class MatMatBench
+public class MatMatBench : ProductBench
 {
-    private BenchMatrix _m = null!;
-    private MatMulArgs _args;
-    private delegate*<MatMulArgs*, int, int, void> _gemm;
-
     [ParamsSource(nameof(Types))] public GgmlType Type { get; set; }
     [Params(8, 32, 128, 512)] public int Batch { get; set; }
     [ParamsSource(nameof(Isas))] public KernelIsa Isa { get; set; }
 
-    public static IEnumerable<GgmlType> Types() => [GgmlType.Q4_0, GgmlType.Q8_0];
-    public static IEnumerable<KernelIsa> Isas() => Paths.Available();
+    public static IEnumerable<GgmlType> Types() => [GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+    public static IEnumerable<KernelIsa> Isas() => Paths.Simd();
 
     [GlobalSetup]
-    public void Setup()
-    {
-        var k = KernelTable.For(Isa);
-        _m = new BenchMatrix(Type, 2048, 2048, Batch, k);
-        _args = MatVecBench.Args(_m, k);
-        _gemm = k[Type].GemmFor(_m.Rows);
-    }
+    public void Setup() => Init(Type, 2048, 2048, Batch, Isa);
 
     [Benchmark]
-    public void MatMat()
-    {
-        fixed (MatMulArgs* a = &_args) _gemm(a, 0, _m.Rows);
-    }
-
-    [GlobalCleanup]
-    public void Cleanup() => _m.Dispose();
+    public void MatMat() => Run();
 }
