@@ -53,6 +53,8 @@ public unsafe class KQuantPathTestsA : IDisposable
     private static delegate*<byte*, byte*, int, float> DotOf(string path, Kind k) => (path, k) switch
     {
         ("avx2", Kind.Q6_K) => &DotQ6_KQ8_K.Avx2,
+        ("avx2", Kind.Q4_K) => &DotQ4_KQ8_K.Avx2,
+        ("avx2", Kind.Q4_KBlockwise) => &DotQ4_KQ8_K.Avx2Blockwise,
         _ => throw new ArgumentException($"{path} {k}"),
     };
 
@@ -165,6 +167,14 @@ public unsafe class KQuantPathTestsA : IDisposable
     [Theory]
     [MemberData(nameof(Paths))]
     public void Q6_KDotMatchesReference(string path) => CheckDots(path, Kind.Q6_K);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q4_KDotMatchesReference(string path) => CheckDots(path, Kind.Q4_K);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q4_KBlockwiseDotMatchesReferenceBlockwise(string path) => CheckDots(path, Kind.Q4_KBlockwise);
 
     private void CheckDots(string path, Kind k)
     {
