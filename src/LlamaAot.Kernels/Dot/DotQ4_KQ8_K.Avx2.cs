@@ -34,7 +34,7 @@ public static unsafe partial class DotQ4_KQ8_K
             var sm = ScalesAndMins(x);
             var lanes = LanesAvx2(x, y, sm);
             var mins = MinsAvx2(y, sm);
-            var dd = ScalesAvx2(x, y->D, -y->D);                 // (d, dmin, 0, 0)
+            var dd = HalfScales(x, y->D, -y->D);                 // (d, dmin, 0, 0)
             acc = Fma.MultiplyAdd(X86.Avx2.BroadcastScalarToVector256(dd), Avx.ConvertToVector256Single(lanes), acc);
             accm = Fma.MultiplyAdd(Sse.Shuffle(dd, dd, 0x55), Sse2.ConvertToVector128Single(mins), accm);
         }
@@ -52,7 +52,7 @@ public static unsafe partial class DotQ4_KQ8_K
             var sm = ScalesAndMins(x);
             var lanes = LanesAvx2(x, y, sm);
             var mins = MinsAvx2(y, sm);
-            var dd = ScalesAvx2(x, y->D, y->D);                  // (d_w·d_a, dmin_w·d_a, 0, 0)
+            var dd = HalfScales(x, y->D, y->D);                  // (d_w·d_a, dmin_w·d_a, 0, 0)
             int sumi = Vector128.Sum(lanes.GetLower() + lanes.GetUpper());
             int summ = Vector128.Sum(mins);
             acc = MathF.FusedMultiplyAdd(sumi, dd.ToScalar(), acc);
@@ -61,16 +61,18 @@ public static unsafe partial class DotQ4_KQ8_K
         return acc - accm;
     }
 
-    /// <summary>(d_a1·fp32(d_w), d_a2·fp32(dmin_w), 0·…, 0·…) from the block's two fp16 fields (AVX2; callers check).</summary>
+    /// <summary>(d_a1·fp32(d_w), d_a2·fp32(dmin_w), ·, ·) from the block's two fp16 fields; portable Vector128
+    /// operators only, so every path shares it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> ScalesAvx2(BlockQ4_K* x, float da1, float da2)
+    private static Vector128<float> HalfScales(BlockQ4_K* x, float da1, float da2)
     {
         int both = *(int*)x;                                      // D in the low half, DMin in the high half
         var halves = Fp16Vector.HalfHiToSingleArith(Vector128.Create(both << 16, both, 0, 0));
         return halves * Vector128.Create(da1, da2, 0, 0);
     }
 
-    /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4).</summary>
+    /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4); portable,
+    /// shared by every path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> ScalesAndMins(BlockQ4_K* x)
     {

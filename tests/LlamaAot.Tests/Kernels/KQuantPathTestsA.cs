@@ -55,6 +55,9 @@ public unsafe class KQuantPathTestsA : IDisposable
         ("avx2", Kind.Q6_K) => &DotQ6_KQ8_K.Avx2,
         ("avx2", Kind.Q4_K) => &DotQ4_KQ8_K.Avx2,
         ("avx2", Kind.Q4_KBlockwise) => &DotQ4_KQ8_K.Avx2Blockwise,
+        ("v128", Kind.Q6_K) => &DotQ6_KQ8_K.V128,
+        ("v128", Kind.Q4_K) => &DotQ4_KQ8_K.V128,
+        ("v128", Kind.Q4_KBlockwise) => &DotQ4_KQ8_K.V128Blockwise,
         _ => throw new ArgumentException($"{path} {k}"),
     };
 
