@@ -58,6 +58,9 @@ public unsafe class KQuantPathTestsA : IDisposable
         ("v128", Kind.Q6_K) => &DotQ6_KQ8_K.V128,
         ("v128", Kind.Q4_K) => &DotQ4_KQ8_K.V128,
         ("v128", Kind.Q4_KBlockwise) => &DotQ4_KQ8_K.V128Blockwise,
+        ("neon", Kind.Q6_K) => &DotQ6_KQ8_K.Neon,
+        ("neon", Kind.Q4_K) => &DotQ4_KQ8_K.Neon,
+        ("neon", Kind.Q4_KBlockwise) => &DotQ4_KQ8_K.NeonBlockwise,
         _ => throw new ArgumentException($"{path} {k}"),
     };
 
