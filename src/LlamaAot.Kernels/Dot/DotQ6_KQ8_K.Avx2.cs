@@ -4,13 +4,15 @@
 //   shift and a 0x30 mask (bits crossing into the neighbour byte are masked off) — and go straight into vpmaddubsw
 //   against the signed activations: int16 i = u[2i]·a[2i] + u[2i+1]·a[2i+1], |·| ≤ 2·63·128 < 2^15, so no saturation
 //   and every activation byte, -128 included, works. vpmaddwd with the scales (sc[2c] in the low 128 bits, sc[2c+1]
-//   in the high, sign-extended by vpmovsxbw from a vpshufb of the 16 scale bytes) gives int32 lane j = the chunk's
+//   in the high: the 16 scales sign-extended to int16 once per block, each group's 8 copied to both halves, then one
+//   vpshufb with a constant word index per chunk; the two groups are written out) gives int32 lane j = the chunk's
 //   elements 4j..4j+3 times their scale — the spec's lane j — and the eight chunks add up in one register. The −32
 //   offset is the spec's own: vpmaddwd of the 16 bsums with the 16 scales puts sc[2l]·bs[2l] + sc[2l+1]·bs[2l+1] in
 //   lane l, shifted left by 5 and subtracted. Integer sums are exact in any order (wrapping int32 arithmetic is
 //   associative), so only the lane contents matter.
 //   Float part: d = d_a · fp32(d_w) per block (fp16 widened with Fp16Vector, no call in the loop), one
 //   acc = fma(d, lanes, acc) per block into one ymm, then Hsum8 — the spec's order.
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -47,36 +49,37 @@ public static unsafe partial class DotQ6_KQ8_K
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> LanesAvx2(BlockQ6_K* x, BlockQ8_K* y)
     {
-        var sc8 = Vector128.Load(x->Scales);
+        var sc16 = X86.Avx2.ConvertToVector256Int16(Vector128.Load(x->Scales));   // sc0..sc7 | sc8..sc15
+        var lanes = GroupAvx2(x->Ql, x->Qh, y->Qs, X86.Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
+            + GroupAvx2(x->Ql + 64, x->Qh + 32, y->Qs + 128, X86.Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+        var offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(y->BSums), sc16);
+        return lanes - (offset << 5);
+    }
+
+    /// <summary>Lanes of the four chunks of one 128-element group; sc holds the group's 8 scales as int16 in both
+    /// 128-bit halves, and a vpshufb with a constant word index gives chunk s sc[2s] (low half) and sc[2s+1] (high).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupAvx2(byte* ql, byte* qh, sbyte* q8, Vector256<byte> sc)
+    {
         var lowNibble = Vector256.Create((byte)0x0F);
         var highBits = Vector256.Create((byte)0x30);
-        var sel = Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1).AsSByte();
-        var two = Vector128.Create((sbyte)2);
-        byte* ql = x->Ql;
-        byte* qh = x->Qh;
-        sbyte* q8 = y->Qs;
-        var sum = Vector256<int>.Zero;
-        for (int g = 0; g < 2; g++, ql += 64, qh += 32, q8 += 128)
-        {
-            var l0 = Vector256.Load(ql);
-            var l1 = Vector256.Load(ql + 32);
-            var h = Vector256.Load(qh).AsUInt16();
-            var u0 = (l0 & lowNibble) | ((h << 4).AsByte() & highBits);
-            var u1 = (l1 & lowNibble) | ((h << 2).AsByte() & highBits);
-            var u2 = ((l0.AsUInt16() >>> 4).AsByte() & lowNibble) | (h.AsByte() & highBits);
-            var u3 = ((l1.AsUInt16() >>> 4).AsByte() & lowNibble) | ((h >>> 2).AsByte() & highBits);
-            var s0 = X86.Avx2.ConvertToVector256Int16(Ssse3.Shuffle(sc8, sel));
-            var s1 = X86.Avx2.ConvertToVector256Int16(Ssse3.Shuffle(sc8, sel + two));
-            var s2 = X86.Avx2.ConvertToVector256Int16(Ssse3.Shuffle(sc8, sel + two + two));
-            var s3 = X86.Avx2.ConvertToVector256Int16(Ssse3.Shuffle(sc8, sel + two + two + two));
-            var p0 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u0, Vector256.Load(q8)), s0);
-            var p1 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u1, Vector256.Load(q8 + 32)), s1);
-            var p2 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u2, Vector256.Load(q8 + 64)), s2);
-            var p3 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u3, Vector256.Load(q8 + 96)), s3);
-            sum += (p0 + p1) + (p2 + p3);
-            sel += Vector128.Create((sbyte)8);
-        }
-        var offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(y->BSums), X86.Avx2.ConvertToVector256Int16(sc8));
-        return sum - (offset << 5);
+        var l0 = Vector256.Load(ql);
+        var l1 = Vector256.Load(ql + 32);
+        var h = Vector256.Load(qh).AsUInt16();
+        var u0 = (l0 & lowNibble) | ((h << 4).AsByte() & highBits);
+        var u1 = (l1 & lowNibble) | ((h << 2).AsByte() & highBits);
+        var u2 = ((l0.AsUInt16() >>> 4).AsByte() & lowNibble) | (h.AsByte() & highBits);
+        var u3 = ((l1.AsUInt16() >>> 4).AsByte() & lowNibble) | ((h >>> 2).AsByte() & highBits);
+        var p0 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u0, Vector256.Load(q8)), ScaleWords(sc, 0));
+        var p1 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u1, Vector256.Load(q8 + 32)), ScaleWords(sc, 1));
+        var p2 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u2, Vector256.Load(q8 + 64)), ScaleWords(sc, 2));
+        var p3 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u3, Vector256.Load(q8 + 96)), ScaleWords(sc, 3));
+        return (p0 + p1) + (p2 + p3);
     }
+
+    /// <summary>Word 2s of sc in the low 128 bits, word 2s+1 in the high, each repeated 8 times (one vpshufb).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> ScaleWords(Vector256<byte> sc, [ConstantExpected] int s) =>
+        X86.Avx2.Shuffle(sc, Vector256.Create(Vector128.Create((short)(0x0100 + 0x0404 * s)),
+            Vector128.Create((short)(0x0302 + 0x0404 * s))).AsByte()).AsInt16();
 }
