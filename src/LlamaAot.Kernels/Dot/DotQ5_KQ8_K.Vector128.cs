@@ -14,7 +14,7 @@ using LlamaAot.Kernels.Quants;
 namespace LlamaAot.Kernels.Dot;
 
 /// <summary>Scalar helpers of the Vector128 / NEON K-quant dots.</summary>
-internal static unsafe class KQuantV128
+internal static unsafe partial class KQuantV128
 {
     /// <summary>Q4_K/Q5_K's 8 scales (bytes 0..7) and 8 mins (8..15) from the 12 packed bytes, as
     /// KScales.ScaleMinK4 decodes them (ggml's kmask word shuffle).</summary>

@@ -70,6 +70,15 @@ public unsafe class KQuantPathTestsB : IDisposable
         ("avx2", Kind.Q5_K) => &DotQ5_KQ8_K.Avx2,
         ("v128", Kind.Q5_K) => &DotQ5_KQ8_K.V128,
         ("neon", Kind.Q5_K) => &DotQ5_KQ8_K.Neon,
+        ("avx2", Kind.Q3_K) => &DotQ3_KQ8_K.Avx2,
+        ("v128", Kind.Q3_K) => &DotQ3_KQ8_K.V128,
+        ("neon", Kind.Q3_K) => &DotQ3_KQ8_K.Neon,
+        ("avx2", Kind.Q2_K) => &DotQ2_KQ8_K.Avx2,
+        ("v128", Kind.Q2_K) => &DotQ2_KQ8_K.V128,
+        ("neon", Kind.Q2_K) => &DotQ2_KQ8_K.Neon,
+        ("avx2", Kind.Q2_KBlockwise) => &DotQ2_KQ8_K.Avx2Blockwise,
+        ("v128", Kind.Q2_KBlockwise) => &DotQ2_KQ8_K.V128Blockwise,
+        ("neon", Kind.Q2_KBlockwise) => &DotQ2_KQ8_K.NeonBlockwise,
         _ => throw new ArgumentException($"{path} {k}"),
     };
 
@@ -185,6 +194,18 @@ public unsafe class KQuantPathTestsB : IDisposable
     [Theory]
     [MemberData(nameof(Paths))]
     public void Q5_KDotMatchesReference(string path) => CheckDots(path, Kind.Q5_K);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q3_KDotMatchesReference(string path) => CheckDots(path, Kind.Q3_K);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q2_KDotMatchesReference(string path) => CheckDots(path, Kind.Q2_K);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q2_KBlockwiseDotMatchesReferenceBlockwise(string path) => CheckDots(path, Kind.Q2_KBlockwise);
 
     private void CheckDots(string path, Kind k)
     {
