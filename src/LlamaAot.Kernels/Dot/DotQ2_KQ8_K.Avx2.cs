@@ -100,7 +100,7 @@ public static unsafe partial class DotQ2_KQ8_K
     private static Vector256<int> Chunk(Vector256<byte> q, byte* ya, Vector256<byte> sc, int c)
     {
         int s = c & 3;
-        var u = (s == 0 ? q : (q.AsUInt16() >>> (2 * s)).AsByte()) & Vector256.Create((byte)3);
+        var u = KQuantAvx2.Field2(q, s);
         var p16 = X86.Avx2.MultiplyAddAdjacent(u, Vector256.Load((sbyte*)(ya + 32 * c)));
         return X86.Avx2.MultiplyAddAdjacent(p16, X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask(s)).AsInt16());
     }

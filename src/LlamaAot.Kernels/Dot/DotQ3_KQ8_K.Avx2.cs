@@ -68,7 +68,7 @@ public static unsafe partial class DotQ3_KQ8_K
     private static Vector256<int> Chunk(Vector256<byte> q, Vector256<byte> hm, byte* ya, Vector256<byte> sc, int c)
     {
         int s = c & 3;
-        var low = (s == 0 ? q : (q.AsUInt16() >>> (2 * s)).AsByte()) & Vector256.Create((byte)3);
+        var low = KQuantAvx2.Field2(q, s);
         var h = c < 2 ? (hm.AsUInt16() << (2 - c)).AsByte() : c == 2 ? hm : (hm.AsUInt16() >>> (c - 2)).AsByte();
         var u = low | (h & Vector256.Create((byte)4));
         var av = Vector256.Load((sbyte*)(ya + 32 * c));

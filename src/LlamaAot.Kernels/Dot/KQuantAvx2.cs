@@ -6,7 +6,9 @@
 //   the group's count repeat its last block, so a gather never leaves the row.
 //   Sub-block scales: Q2_K/Q3_K have 16 (one per 16 elements); as 16 int16 in a ymm (0..7 low half, 8..15 high),
 //   chunk c (elements 32c..32c+31) needs sc[2c] in the low half (its first 16 bytes) and sc[2c+1] in the high one:
-//   one vpshufb of the half holding them, broadcast to both halves (HalfLo/HalfHi), with PairMask(c &amp; 3).
+//   the 128-bit half holding them is broadcast to both halves once per block (vperm2i128), then one vpshufb with
+//   PairMask(c & 3) per chunk. Q5_K has one scale per 32-element chunk: WordMask(j) broadcasts it.
+//   Widening, integer sums and masks are plain helpers inlined into the guarded kernels (no calls in the loops).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using LlamaAot.Kernels.Quants;
@@ -59,6 +61,21 @@ internal static unsafe class KQuantAvx2
     /// <summary>16 unsigned bytes as int16 (bytes 0..7 in the low half, 8..15 in the high half).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<short> Widen(Vector128<byte> v) => X86.Avx2.ConvertToVector256Int16(v);
+
+    /// <summary>The 2-bit field s (0..3) of every byte: (q &gt;&gt; 2s) &amp; 3, with immediate shifts (16-bit: at most 6
+    /// bits of the next byte move in, all above bit 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Field2(Vector256<byte> q, int s)
+    {
+        var v = s switch
+        {
+            0 => q,
+            1 => X86.Avx2.ShiftRightLogical(q.AsUInt16(), 2).AsByte(),
+            2 => X86.Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(),
+            _ => X86.Avx2.ShiftRightLogical(q.AsUInt16(), 6).AsByte(),
+        };
+        return v & Vector256.Create((byte)3);
+    }
 
     /// <summary>Σ of the 8 int32 lanes (exact integer; any order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
