@@ -194,6 +194,11 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_1, neon ? &DotQ4_1Q8_1.Neon : &DotQ4_1Q8_1.V128, null, null, null);
         SetInt(GgmlType.Q5_0, neon ? &DotQ5_0Q8_0.Neon : &DotQ5_0Q8_0.V128, null, null, null);
         SetInt(GgmlType.Q5_1, neon ? &DotQ5_1Q8_1.Neon : &DotQ5_1Q8_1.V128, null, null, null);
+        SetInt(GgmlType.Q2_K, neon ? &DotQ2_KQ8_K.Neon : &DotQ2_KQ8_K.V128, neon ? &DotQ2_KQ8_K.NeonBlockwise : &DotQ2_KQ8_K.V128Blockwise, null, null);
+        SetInt(GgmlType.Q3_K, neon ? &DotQ3_KQ8_K.Neon : &DotQ3_KQ8_K.V128, null, null, null);
+        SetInt(GgmlType.Q4_K, neon ? &DotQ4_KQ8_K.Neon : &DotQ4_KQ8_K.V128, neon ? &DotQ4_KQ8_K.NeonBlockwise : &DotQ4_KQ8_K.V128Blockwise, null, null);
+        SetInt(GgmlType.Q5_K, neon ? &DotQ5_KQ8_K.Neon : &DotQ5_KQ8_K.V128, null, null, null);
+        SetInt(GgmlType.Q6_K, neon ? &DotQ6_KQ8_K.Neon : &DotQ6_KQ8_K.V128, null, null, null);
         _types[(int)GgmlType.Q8_1].FromFloat = neon ? &QuantizeFormats.Q8_1Neon : &QuantizeFormats.Q8_1V128;
         _types[(int)GgmlType.Q8_K].FromFloat = neon ? &QuantizeFormats.Q8_KNeon : &QuantizeFormats.Q8_KV128;
         RmsNorm = neon ? &Ops.RmsNorm.Neon : &Ops.RmsNorm.V128;
@@ -216,6 +221,13 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx2, null);
         SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
+        // K-quants: AVX2 kernels serve the AVX-512 path too (512-bit variants measured slower on Zen 4, which splits
+        // them into 256-bit halves; llama.cpp has no AVX-512 branch for these either). Products: MatMul.Rows over the dot.
+        SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, null, null);
+        SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, null, null);
+        SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, null);
+        SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, null, null);
+        SetInt(GgmlType.Q6_K, &DotQ6_KQ8_K.Avx2, null, null, null);
         _types[(int)GgmlType.Q8_1].FromFloat = &QuantizeFormats.Q8_1Avx2;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx2;
         RmsNorm = &Ops.RmsNorm.Avx2;
