@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 # LlamaAot build driver (build.sh is its line-for-line twin for Linux).
 #   ./build.ps1 [publish]      restore, build, publish the NativeAOT binary to artifacts/llama-aot
-#   ./build.ps1 test           run every test; the last line is "N passed, N failed"
+#   ./build.ps1 test           publish, then run every test; the last line is "N passed, N failed"
 #   ./build.ps1 bench [args]   run the BenchmarkDotNet suite in bench/ (args go to BenchmarkDotNet)
 # --cpu native|avx512|avx2 picks the NativeAOT instruction-set baseline (default native: the best this CPU has).
 # NativeAOT compiles every ISA above the baseline as unsupported, so the baseline decides which kernels exist.
@@ -29,16 +29,24 @@ if ($cpu -notin @("avx512", "avx2")) { Write-Error "error: --cpu must be native,
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"
 $env:DOTNET_NOLOGO = "1"
 
+$exe = if ($IsWindows) { "llama-aot.exe" } else { "llama-aot" }
+function Publish-Binary {
+  dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish
+  if ($LASTEXITCODE -ne 0) { return $false }
+  New-Item -ItemType Directory -Force artifacts | Out-Null
+  Copy-Item "artifacts/publish/$exe" "artifacts/$exe" -Force
+  Write-Host "published artifacts/$exe (baseline $cpu, $((Get-Item "artifacts/$exe").Length) bytes)"
+  return $true
+}
+
 switch ($command) {
   "publish" {
-    dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    New-Item -ItemType Directory -Force artifacts | Out-Null
-    $exe = if ($IsWindows) { "llama-aot.exe" } else { "llama-aot" }
-    Copy-Item "artifacts/publish/$exe" "artifacts/$exe" -Force
-    Write-Output "published artifacts/$exe (baseline $cpu, $((Get-Item "artifacts/$exe").Length) bytes)"
+    if (-not (Publish-Binary)) { exit 1 }
   }
   "test" {
+    # The shipped NativeAOT binary is under test too (PublishedBinaryTests), so publish it first.
+    if (-not (Publish-Binary)) { Write-Output "0 passed, 1 failed"; exit 1 }
+    $env:LLAMA_AOT_BINARY = Join-Path $PWD "artifacts/$exe"
     # The summary line is parsed from dotnet test's own totals so the count is the runner's, not ours.
     $log = New-TemporaryFile
     dotnet test LlamaAot.sln -c Release @rest 2>&1 | Tee-Object -FilePath $log

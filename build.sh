@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LlamaAot build driver (build.ps1 is its line-for-line twin for Windows).
 #   ./build.sh [publish]      restore, build, publish the NativeAOT binary to artifacts/llama-aot
-#   ./build.sh test           run every test; the last line is "N passed, N failed"
+#   ./build.sh test           publish, then run every test; the last line is "N passed, N failed"
 #   ./build.sh bench [args]   run the BenchmarkDotNet suite in bench/ (args go to BenchmarkDotNet)
 # --cpu native|avx512|avx2 picks the NativeAOT instruction-set baseline (default native: the best this CPU has).
 # NativeAOT compiles every ISA above the baseline as unsupported, so the baseline decides which kernels exist.
@@ -30,14 +30,21 @@ case "$cpu" in avx512|avx2) ;; *) echo "error: --cpu must be native, avx512 or a
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
+publish_binary() {
+  dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish || return 1
+  mkdir -p artifacts
+  cp artifacts/publish/llama-aot artifacts/llama-aot || return 1
+  echo "published artifacts/llama-aot (baseline $cpu, $(stat -c %s artifacts/llama-aot) bytes)"
+}
+
 case "$command" in
   publish)
-    dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish
-    mkdir -p artifacts
-    cp artifacts/publish/llama-aot artifacts/llama-aot
-    echo "published artifacts/llama-aot (baseline $cpu, $(stat -c %s artifacts/llama-aot) bytes)"
+    publish_binary
     ;;
   test)
+    # The shipped NativeAOT binary is under test too (PublishedBinaryTests), so publish it first.
+    if ! publish_binary; then echo "0 passed, 1 failed"; exit 1; fi
+    export LLAMA_AOT_BINARY="$PWD/artifacts/llama-aot"
     # The summary line is parsed from dotnet test's own totals so the count is the runner's, not ours.
     log="$(mktemp)"
     set +e

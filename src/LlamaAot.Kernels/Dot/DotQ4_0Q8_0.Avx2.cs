@@ -67,7 +67,7 @@ public static unsafe partial class DotQ4_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
                 (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
@@ -133,7 +133,7 @@ public static unsafe partial class DotQ4_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
                 byte* ab = a + oa + 2;

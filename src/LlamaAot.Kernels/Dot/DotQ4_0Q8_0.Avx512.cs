@@ -71,7 +71,7 @@ public static unsafe partial class DotQ4_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
                 var d = (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
@@ -140,7 +140,7 @@ public static unsafe partial class DotQ4_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
                 byte* ab = a + oa + 2;
@@ -205,8 +205,7 @@ public static unsafe partial class DotQ4_0Q8_0
                 for (int g = 0; g < nb; g += IntDotAvx2.Group)
                 {
                     int count = Math.Min(IntDotAvx2.Group, nb - g);
-                    var offsets = IntDotAvx2.GroupOffsets(Q8, count);
-                    for (int j = 0; j < 4; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, offsets).Store(da + 8 * j);
+                    for (int j = 0; j < 4; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
                     for (int k = g, i = 0; i < count; k++, i++)
                     {
                         // Quarters of v_j: rows j, j+4, j+8, j+12 (as Rows16's Four); low and high nibbles split once.

@@ -55,7 +55,7 @@ public static unsafe partial class DotQ5_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * A, IntDotAvx2.GroupOffsets(A, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * A, A, count).Store(da);
             for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
             {
                 (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);

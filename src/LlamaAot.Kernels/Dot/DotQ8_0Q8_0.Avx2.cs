@@ -25,7 +25,7 @@ internal static unsafe class IntDotAvx2
 {
     public const int Q8 = 34;        // sizeof(BlockQ8_0): fp16 d, 32 × int8
     public const int Q4 = 18;        // sizeof(BlockQ4_0): fp16 d, 16 bytes of nibbles
-    public const int Group = 8;      // blocks whose scales one gather converts
+    public const int Group = 8;      // blocks whose scales are converted together
 
     /// <summary>Eight fp16 values at p + offsets[k] (4 readable bytes there) → fp32, exactly as Fp16.ToFloat.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -43,11 +43,36 @@ internal static unsafe class IntDotAvx2
     public static Vector256<int> GroupOffsets(int stride, int count) =>
         Vector256.Min(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - 1)) * Vector256.Create(stride);
 
+    /// <summary>The fp16 values p[k·stride], k &lt; 8 (k clamped to count − 1, so a short group never reads past its
+    /// last block) → fp32, without a gather: eight scalar loads packed into two 64-bit words. On Zen 4 a vpgatherdd
+    /// per eight blocks cost the single-row dots about 3 cycles a block — half their time (measured: Q4_0 decode
+    /// 8.8 → 15 GB/s with the scales taken out of the gather).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Halves8(byte* p, long stride, int count)
+    {
+        ulong lo, hi;
+        if (count == Group)
+        {
+            lo = *(ushort*)p | (ulong)*(ushort*)(p + stride) << 16 | (ulong)*(ushort*)(p + 2 * stride) << 32 | (ulong)*(ushort*)(p + 3 * stride) << 48;
+            hi = *(ushort*)(p + 4 * stride) | (ulong)*(ushort*)(p + 5 * stride) << 16 | (ulong)*(ushort*)(p + 6 * stride) << 32 | (ulong)*(ushort*)(p + 7 * stride) << 48;
+        }
+        else
+        {
+            long c = count - 1;
+            lo = *(ushort*)p | (ulong)*(ushort*)(p + Math.Min(1, c) * stride) << 16 | (ulong)*(ushort*)(p + Math.Min(2, c) * stride) << 32
+                | (ulong)*(ushort*)(p + Math.Min(3, c) * stride) << 48;
+            hi = *(ushort*)(p + Math.Min(4, c) * stride) | (ulong)*(ushort*)(p + Math.Min(5, c) * stride) << 16
+                | (ulong)*(ushort*)(p + Math.Min(6, c) * stride) << 32 | (ulong)*(ushort*)(p + c * stride) << 48;
+        }
+        var h = X86.Avx2.ConvertToVector256Int32(Vector128.Create(lo, hi).AsUInt16());
+        return Fp16Vector.HalfHiToSingleArith(h << 16);
+    }
+
     /// <summary>d[k] = fp32(d of weight block k) · fp32(d of activation block k) for a group of blocks — the spec's
     /// per-block product.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Scales8(byte* w, int wStride, byte* a, int count) =>
-        Halves8(w, GroupOffsets(wStride, count)) * Halves8(a, GroupOffsets(Q8, count));
+        Halves8(w, wStride, count) * Halves8(a, Q8, count);
 
     /// <summary>Spec lanes of one Q8_0 pair: lane j = Σ x[i]·y[i], i = 4j..4j+3 (y in [-127, 127]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -210,7 +235,7 @@ public static unsafe partial class DotQ8_0Q8_0
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, IntDotAvx2.GroupOffsets(Q8, count)).Store(da);
+            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, o = b0 * Q8; k < count; k++, o += Q8)
             {
                 (IntDotAvx2.Halves4(w + o, rows) * Vector128.Create(da[k])).Store(d);

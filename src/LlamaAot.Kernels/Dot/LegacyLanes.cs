@@ -29,7 +29,7 @@ internal static unsafe class LegacyAvx2
     /// <summary>p[k] = fp32(half at w + k·wStride) · fp32(half at a + k·aStride) for a group of `count` blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Products8(byte* w, int wStride, byte* a, int aStride, int count) =>
-        IntDotAvx2.Halves8(w, IntDotAvx2.GroupOffsets(wStride, count)) * IntDotAvx2.Halves8(a, IntDotAvx2.GroupOffsets(aStride, count));
+        IntDotAvx2.Halves8(w, wStride, count) * IntDotAvx2.Halves8(a, aStride, count);
 
     /// <summary>For a group of `count` blocks whose first 4 bytes are two halves (Q4_1/Q5_1: d, m; Q8_1: d, s):
     /// d[k] = d_w·d_a and m[k] = m_w·s_a, from one gather per side (the low half of each gathered dword is d, the high

@@ -1,0 +1,131 @@
+// The NativeAOT binary itself, as a user runs it: the other tests run the same code JIT-compiled in-process, but
+// NativeAOT compiles the kernels separately (its own instruction-set baseline and code generator), so the shipped
+// file gets its own golden run under every kernel path, plus the error contract and its dependencies.
+// `./build.sh test` publishes first and points LLAMA_AOT_BINARY at the result; without it, artifacts/llama-aot.
+using System.Diagnostics;
+using System.Text;
+using LlamaAot.Kernels.Dispatch;
+
+namespace LlamaAot.Tests.Cli;
+
+public class PublishedBinaryTests
+{
+    private static string Binary
+    {
+        get
+        {
+            string path = Environment.GetEnvironmentVariable("LLAMA_AOT_BINARY") is { Length: > 0 } env
+                ? env
+                : Path.Combine(TestPaths.RepoRoot, "artifacts", "llama-aot");
+            Assert.True(File.Exists(path), $"no published binary at {path}: run ./build.sh (./build.sh test publishes first)");
+            return path;
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(string[] args, string? isa = null, byte[]? stdin = null)
+    {
+        var psi = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        if (isa != null) psi.Environment["LLAMA_AOT_ISA"] = isa;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.BaseStream.Write(stdin ?? []);
+        p.StandardInput.Close();
+        Assert.True(p.WaitForExit(120_000), "the binary did not finish within 2 minutes");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Models whose golden ids every path reproduces (the issue-3 set plus the K-quant mix and K types
+    /// without a known divergence), first prompt each, under every path the binary can run here.</summary>
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        string[] models = ["stories260K-F16", "stories260K-Q8_0", "stories260K-Q4_0", "synth-mini-Q8_0", "synth-mini-Q4_0",
+            "synth-mini-Q5_1", "synth-mini-Q4_K", "synth-mini-Q6_K", "stories260K-Q4_K_M"];
+        foreach (var isa in Enum.GetValues<KernelIsa>().Where(KernelTable.IsAvailable))
+        {
+            foreach (string m in models) data.Add(KernelTable.Name(isa), m);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Greedy_ids_match_llama_cpp(string isa, string model)
+    {
+        var g = Golden.Load(model)[0];
+        var (code, stdout, stderr) = Run(["-m", TestPaths.Model(g.ModelFile), "-p", g.Prompt, "--temp", "0", "--ids",
+            "-n", g.NPredict.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "2"], isa);
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        Assert.Contains($"kernels {isa}", stderr);
+        int[] ids = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        Assert.Equal(g.GeneratedIds, ids);
+    }
+
+    [Fact]
+    public void Version_names_the_best_path_this_cpu_runs()
+    {
+        var (code, stdout, _) = Run(["--version"]);
+        Assert.Equal(0, code);
+        Assert.Contains($"(kernels {KernelTable.Name(KernelTable.Best())})", stdout);
+    }
+
+    [Fact]
+    public void A_hostile_file_is_one_error_line_and_exit_2()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"llama-aot-bad-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            // A valid header that claims 2^40 tensors: must be refused by validation, not crash the AOT runtime.
+            var bytes = new List<byte>(Encoding.ASCII.GetBytes("GGUF"));
+            bytes.AddRange(BitConverter.GetBytes(3u));
+            bytes.AddRange(BitConverter.GetBytes(1L << 40));
+            bytes.AddRange(BitConverter.GetBytes(0L));
+            File.WriteAllBytes(path, bytes.ToArray());
+            foreach (string[] args in new[] { new[] { "info", path }, ["-m", path, "-p", "hi"] })
+            {
+                var (code, stdout, stderr) = Run(args);
+                Assert.Equal(2, code);
+                Assert.Equal("", stdout);
+                string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Single(lines);
+                Assert.StartsWith("error: ", lines[0]);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_forced_path_the_cpu_lacks_or_an_unknown_one_is_a_clear_error()
+    {
+        var (code, stdout, stderr) = Run(["--version"], isa: "sse9");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("error: LLAMA_AOT_ISA", stderr.Trim());
+    }
+
+    [Fact]
+    public void Depends_only_on_system_libraries()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var psi = new ProcessStartInfo("ldd", Binary) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        string[] libs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ')[0]).ToArray();
+        Assert.NotEmpty(libs);
+        foreach (string lib in libs)
+        {
+            Assert.True(lib.StartsWith("linux-vdso", StringComparison.Ordinal) || lib.StartsWith("libc.so", StringComparison.Ordinal)
+                || lib.StartsWith("libm.so", StringComparison.Ordinal) || lib.Contains("ld-linux", StringComparison.Ordinal),
+                $"unexpected dependency {lib}");
+        }
+    }
+}
