@@ -12,11 +12,13 @@ namespace LlamaAot.Cli;
 internal static class BenchCommand
 {
     public const string Help = """
-        usage: llama-aot bench -m MODEL [-p 512] [-n 128] [-t N[,N...]] [-r 5] [-b 512] [-o md|json]
+        usage: llama-aot bench -m MODEL [-p 512] [-n 128] [-t N[,N...]] [-r 5] [-b 512] [--affinity] [-o md|json]
           -p N    prompt-processing test of N tokens (0 = skip)
           -n N    text-generation test of N tokens (0 = skip)
           -t LIST thread counts, comma separated (default: physical cores)
           -r N    repetitions (default 5)
+          -b N    prompt batch size (default 512)
+          --affinity  pin each thread to its own physical core (Linux)
           -o FMT  md (default) or json
 
         """;
@@ -27,6 +29,7 @@ internal static class BenchCommand
     {
         string? model = null, format = "md";
         int pp = 512, tg = 128, reps = 5, batch = 512;
+        bool affinity = false;
         int[] threads = [Scheduler.WorkerPool.DefaultThreadCount()];
         var r = new ArgReader(args);
         while (r.NextFlag() is { } flag)
@@ -39,6 +42,7 @@ internal static class BenchCommand
                 case "-r" or "--repetitions": reps = r.Int(flag, 1, 1000); break;
                 case "-b" or "--batch-size": batch = r.Int(flag, 1, 1 << 16); break;
                 case "-t" or "--threads": threads = ParseList(flag, r.Value(flag)); break;
+                case "--affinity": affinity = true; break;
                 case "-o" or "--output":
                     format = r.Value(flag);
                     if (format is not ("md" or "json")) throw new UsageException($"flag {flag}: '{format}' is not md or json");
@@ -56,6 +60,7 @@ internal static class BenchCommand
             using var loaded = LoadedModel.Load(model, new ModelOptions
             {
                 ContextSize = Math.Max(pp + tg, 16), BatchSize = Math.Min(batch, Math.Max(pp, 1)), Threads = t,
+                Affinity = affinity,
             });
             ctx.Stderr.WriteLine(loaded.Banner() + $", {loaded.Model.Threads} threads");
             var m = loaded.Model;

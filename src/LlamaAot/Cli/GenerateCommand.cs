@@ -32,6 +32,7 @@ internal static class GenerateCommand
           --cache-type f16|f32     KV cache element type (default f16)
           --prefetch               ask the OS to read the whole model ahead (madvise WILLNEED)
           --mlock                  keep the model in RAM (mlock)
+          --affinity               pin each thread to its own physical core (Linux)
           --ids                    print generated token ids, one per line, instead of text
           --dump-logits FILE       write the last prompt position's logits (raw little-endian float32)
           --verbose                stack traces with errors
@@ -43,7 +44,7 @@ internal static class GenerateCommand
     {
         string? modelPath = null, prompt = null, promptFile = null, dumpLogits = null;
         int nPredict = -1, ctxSize = 0, batch = 512, threads = 0;
-        bool ignoreEos = false, printIds = false, prefetch = false, mlock = false;
+        bool ignoreEos = false, printIds = false, prefetch = false, mlock = false, affinity = false;
         ulong? seed = null;
         var cacheType = KvCacheType.F16;
         var so = new SamplerOptions();
@@ -71,6 +72,7 @@ internal static class GenerateCommand
                 case "--ids": printIds = true; break;
                 case "--prefetch": prefetch = true; break;
                 case "--mlock": mlock = true; break;
+                case "--affinity": affinity = true; break;
                 case "--dump-logits": dumpLogits = r.Value(flag); break;
                 case "--cache-type" or "-ctk":
                     string ct = r.Value(flag);
@@ -119,6 +121,7 @@ internal static class GenerateCommand
             BatchSize = batch,
             CacheType = cacheType,
             Threads = threads,
+            Affinity = affinity,
         });
         int[] ids = loaded.Tokenizer.Encode(text, addBos: true);
         if (ids.Length == 0) ids = [loaded.Vocab.BosId >= 0 ? loaded.Vocab.BosId : 0];

@@ -18,6 +18,7 @@ public sealed record ModelOptions
     public bool AllLogits { get; init; }                  // keep logits of every batch row (perplexity)
     public KernelIsa? Isa { get; init; }                  // null: LLAMA_AOT_ISA or the best path
     public int Threads { get; init; }                     // 0: physical cores
+    public bool Affinity { get; init; }                   // pin thread i to the i-th physical core (Linux)
 }
 
 public sealed unsafe class LlamaModel : IDisposable
@@ -76,7 +77,7 @@ public sealed unsafe class LlamaModel : IDisposable
         _hb = Alloc<float>((long)b * c.FeedForwardLength);
         _hb2 = Alloc<float>((long)b * c.FeedForwardLength);
         _proj = Alloc<float>((long)b * c.EmbeddingLength);
-        _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount());
+        _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount(), options.Affinity);
         _attnScratch = (byte*)Alloc<float>(2L * c.HeadDim * _pool.ThreadCount);
         _mm = Alloc<MatMulJob>(1);
         _cv = Alloc<ConvertJob>(1);

@@ -3,6 +3,7 @@
 // Task or ThreadPool item, no allocation. Workers wait for the next region by spinning briefly (regions follow each
 // other within microseconds while decoding) and then sleeping on a monitor (so an idle process uses no CPU).
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace LlamaAot.Scheduler;
 
@@ -20,15 +21,24 @@ public sealed unsafe class WorkerPool : IDisposable
     private volatile bool _stopping;
 
     /// <param name="threads">total threads including the caller (≥ 1)</param>
-    public WorkerPool(int threads)
+    /// <param name="pin">pin thread i to the i-th CPU of <see cref="Affinity.CpuOrder"/> (one per physical core
+    /// first), the caller included (Linux; elsewhere, or if the OS refuses, threads stay unpinned)</param>
+    public WorkerPool(int threads, bool pin = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ThreadCount = threads;
+        int[] cpus = pin ? Affinity.CpuOrder() : [];
+        if (cpus.Length > 0) Affinity.PinCurrentThread(cpus[0]);
         _threads = new Thread[threads - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
             int ith = i + 1;
-            _threads[i] = new Thread(() => WorkerLoop(ith)) { IsBackground = true, Name = $"llama-aot worker {ith}" };
+            int cpu = cpus.Length > 0 ? cpus[ith % cpus.Length] : -1;
+            _threads[i] = new Thread(() =>
+            {
+                if (cpu >= 0) Affinity.PinCurrentThread(cpu);
+                WorkerLoop(ith);
+            }) { IsBackground = true, Name = $"llama-aot worker {ith}" };
             _threads[i].Start();
         }
     }
@@ -104,9 +114,77 @@ public sealed unsafe class WorkerPool : IDisposable
     }
 }
 
+/// <summary>Optional thread pinning (Linux sched_setaffinity).</summary>
+public static unsafe partial class Affinity
+{
+    /// <summary>The CPUs this process may run on, one per physical core first (lowest CPU id of each core), then
+    /// the remaining hyperthread siblings; empty where unknown.</summary>
+    public static int[] CpuOrder()
+    {
+        if (!OperatingSystem.IsLinux()) return [];
+        ulong* mask = stackalloc ulong[MaskWords];
+        for (int i = 0; i < MaskWords; i++) mask[i] = 0;
+        if (SchedGetAffinity(0, MaskWords * sizeof(ulong), mask) != 0) return [];
+        var first = new List<int>();
+        var rest = new List<int>();
+        var seen = new HashSet<string>();
+        for (int cpu = 0; cpu < MaskWords * 64; cpu++)
+        {
+            if ((mask[cpu / 64] & (1UL << (cpu % 64))) == 0) continue;
+            string core = CpuTopology.CoreKey(cpu) ?? $"cpu{cpu}";
+            (seen.Add(core) ? first : rest).Add(cpu);
+        }
+        return [.. first, .. rest];
+    }
+
+    /// <summary>Pins the calling thread to one CPU; false where unsupported or refused.</summary>
+    public static bool PinCurrentThread(int cpu)
+    {
+        if (!OperatingSystem.IsLinux() || cpu < 0 || cpu >= MaskWords * 64) return false;
+        ulong* mask = stackalloc ulong[MaskWords];
+        for (int i = 0; i < MaskWords; i++) mask[i] = 0;
+        mask[cpu / 64] = 1UL << (cpu % 64);
+        return SchedSetAffinity(0, MaskWords * sizeof(ulong), mask) == 0;
+    }
+
+    /// <summary>The CPU the calling thread is running on (-1 where unknown).</summary>
+    public static int CurrentCpu() => OperatingSystem.IsLinux() ? SchedGetCpu() : -1;
+
+    private const int MaskWords = 16;   // 1024 CPUs, glibc's cpu_set_t
+
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity")]
+    private static partial int SchedSetAffinity(int pid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity")]
+    private static partial int SchedGetAffinity(int pid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getcpu")]
+    private static partial int SchedGetCpu();
+}
+
 /// <summary>Physical core count from Linux sysfs (one entry per distinct core id), else the logical count.</summary>
 internal static class CpuTopology
 {
+    /// <summary>"package:core" of a CPU from sysfs, or null when unknown.</summary>
+    public static string? CoreKey(int cpu)
+    {
+        try
+        {
+            string dir = $"/sys/devices/system/cpu/cpu{cpu}/topology";
+            string id = Path.Combine(dir, "core_id"), pkg = Path.Combine(dir, "physical_package_id");
+            if (!File.Exists(id)) return null;
+            return (File.Exists(pkg) ? File.ReadAllText(pkg).Trim() : "0") + ":" + File.ReadAllText(id).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static int PhysicalCores()
     {
         int logical = Environment.ProcessorCount;

@@ -67,6 +67,16 @@ public class PublishedBinaryTests
     }
 
     [Fact]
+    public void Pinned_threads_give_the_same_tokens()
+    {
+        var g = Golden.Load("stories260K-Q4_0")[1];
+        var (code, stdout, stderr) = Run(["-m", TestPaths.Model(g.ModelFile), "-p", g.Prompt, "--temp", "0", "--ids",
+            "-n", g.NPredict.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "2", "--affinity"]);
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        Assert.Equal(g.GeneratedIds, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray());
+    }
+
+    [Fact]
     public void Version_names_the_best_path_this_cpu_runs()
     {
         var (code, stdout, _) = Run(["--version"]);
