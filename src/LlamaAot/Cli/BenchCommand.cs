@@ -125,8 +125,21 @@ internal static class BenchCommand
     }
 
     /// <summary>The dominant weight type of the file (the type holding most bytes).</summary>
-    private static string FileTypeName(LoadedModel m) =>
-        m.File.Tensors.GroupBy(t => t.TypeName).OrderByDescending(g => g.Sum(t => t.ByteSize)).First().Key;
+    /// <summary>The quantize target general.file_type names (Q4_K_M …) when it is one we know, else the type holding
+    /// most of the bytes.</summary>
+    private static string FileTypeName(LoadedModel m)
+    {
+        if (m.File.Metadata.TryGetValue("general.file_type", out var v) && v.Type == Gguf.GgufValueType.UInt32)
+        {
+            var ft = (Tools.LlamaFileType)m.File.Metadata.GetUInt32("general.file_type");
+            if (ft == Tools.LlamaFileType.AllF32) return "F32";
+            foreach (var t in Tools.Quantizer.Targets)
+            {
+                if (t.FileType == ft) return t.Name;
+            }
+        }
+        return m.File.Tensors.GroupBy(t => t.TypeName).OrderByDescending(g => g.Sum(t => t.ByteSize)).First().Key;
+    }
 
     /// <summary>Peak resident set size (VmHWM) of this process; 0 where /proc is not available.</summary>
     public static long PeakRss()
