@@ -17,7 +17,9 @@ Console.WriteLine($"read bandwidth: {single:F1} GB/s single thread, {all:F1} GB/
 var job = Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5)
     .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250));
 var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MatVecBench), typeof(ReferenceMatVecBench), typeof(MatMatBench)]).Run(args, config).ToList();
+// No arguments: every suite (BenchmarkDotNet would otherwise ask which one on the console).
+string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MatVecBench), typeof(ReferenceMatVecBench), typeof(MatMatBench)]).Run(bdnArgs, config).ToList();
 
 var ci = CultureInfo.InvariantCulture;
 var md = new StringBuilder();

@@ -229,6 +229,8 @@ public static unsafe partial class DotQ8_0Q8_0
         }
     }
 
-    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4.</summary>
-    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, 0, null, &Avx512);
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4; decode (batch 1) runs the AVX2
+    /// single-row dot, which bench/RESULTS.md measured 5–25% faster than the 512-bit one on Zen 4 (it splits zmm
+    /// work into two 256-bit halves, and the single row is bound by its fma chain either way).</summary>
+    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, 0, null, &Avx2);
 }
