@@ -31,7 +31,8 @@ $env:DOTNET_NOLOGO = "1"
 
 $exe = if ($IsWindows) { "llama-aot.exe" } else { "llama-aot" }
 function Publish-Binary {
-  dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish
+  # Out-Host keeps dotnet's output off the function's return value (only $true/$false is returned).
+  dotnet publish src/LlamaAot/LlamaAot.csproj -c Release --use-current-runtime -p:LlamaAotCpu="$cpu" -o artifacts/publish | Out-Host
   if ($LASTEXITCODE -ne 0) { return $false }
   New-Item -ItemType Directory -Force artifacts | Out-Null
   Copy-Item "artifacts/publish/$exe" "artifacts/$exe" -Force
