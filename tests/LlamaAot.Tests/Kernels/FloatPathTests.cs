@@ -12,27 +12,13 @@ using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.Ops;
 using LlamaAot.Kernels.Quants;
 
+using static LlamaAot.Tests.Kernels.KernelTestKit;
+
 namespace LlamaAot.Tests.Kernels;
 
 public unsafe class FloatPathTests : IDisposable
 {
-    private static readonly string[] AllPaths = ["avx512", "avx2", "v128", "neon"];
-
-    private static bool Supported(string path) => path switch
-    {
-        "avx512" => Avx512F.IsSupported && Avx512BW.IsSupported,
-        "avx2" => Avx2.IsSupported && Fma.IsSupported,
-        "v128" => Vector128.IsHardwareAccelerated,
-        "neon" => AdvSimd.Arm64.IsSupported,
-        _ => false,
-    };
-
-    public static TheoryData<string> Paths()
-    {
-        var data = new TheoryData<string>();
-        foreach (string p in AllPaths.Where(Supported)) data.Add(p);
-        return data;
-    }
+    public static TheoryData<string> Paths() => PathData("avx512", "avx2", "v128", "neon");
 
     /// <summary>0..256 (every tail and step boundary of every width), then sizes of real rows.</summary>
     private static IEnumerable<int> Lengths() =>
@@ -594,13 +580,6 @@ public unsafe class FloatPathTests : IDisposable
         }
         return s;
     }
-
-    private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
-
-    private static bool SameOrBothNaN(float a, float b) => Bits(a) == Bits(b) || (float.IsNaN(a) && float.IsNaN(b));
-
-    private static void AssertSame(float want, float got, string what) =>
-        Assert.True(SameOrBothNaN(want, got), $"{what}: expected {want:R} (0x{Bits(want):x8}) got {got:R} (0x{Bits(got):x8})");
 
     // ---- guard-paged buffers ------------------------------------------------------------------------------------
 

@@ -12,26 +12,13 @@ using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.Quants;
 
+using static LlamaAot.Tests.Kernels.KernelTestKit;
+
 namespace LlamaAot.Tests.Kernels;
 
 public unsafe class KQuantPathTestsA : IDisposable
 {
-    private static readonly string[] AllPaths = ["avx2", "v128", "neon"];
-
-    private static bool Supported(string path) => path switch
-    {
-        "avx2" => Avx2.IsSupported && Fma.IsSupported,
-        "v128" => Vector128.IsHardwareAccelerated,
-        "neon" => AdvSimd.Arm64.IsSupported,
-        _ => false,
-    };
-
-    public static TheoryData<string> Paths()
-    {
-        var data = new TheoryData<string>();
-        foreach (string p in AllPaths.Where(Supported)) data.Add(p);
-        return data;
-    }
+    public static TheoryData<string> Paths() => PathData("avx2", "v128", "neon");
 
     private static readonly int[] BlockCounts = [1, 2, 3, 7, 8, 9, 22, 33];
     private static readonly int[] Shifts = [0, 1, 2, 3];
@@ -64,22 +51,13 @@ public unsafe class KQuantPathTestsA : IDisposable
         _ => throw new ArgumentException($"{path} {k}"),
     };
 
-    /// <summary>A fixed seed per case (SALT in the environment varies all of them at once).</summary>
-    private static int Seed(int a, int b, int c, int d) => ((a * 31 + b) * 31 + c) * 31 + d + int.Parse(Environment.GetEnvironmentVariable("SALT") ?? "0") * 7919;
-
     // ---- contents -----------------------------------------------------------------------------------------------
 
     private enum Fill { Random, Extreme, ZeroScales, SpecialScales, Quantized, ExtremeActivations }
 
     private static readonly Fill[] AllFills = Enum.GetValues<Fill>();
 
-    /// <summary>fp16 scales of every kind the special fill draws from: ±0, subnormals, the largest finite, ±inf, NaN.</summary>
-    private static readonly ushort[] SpecialHalves = [0x0000, 0x8000, 0x0001, 0x03ff, 0x8200, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x7d01, 0x3c00];
-
     private static readonly float[] SpecialFloats = [0f, -0f, float.Epsilon, 1e-40f, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN];
-
-    private static ushort RandomScale(Random rng) =>
-        Fp16.FromFloat((float)((rng.Next(2) == 0 ? 1 : -1) * Math.Pow(2, rng.Next(-16, 2)) * (1 + rng.NextDouble())));
 
     private static ushort ScaleFor(Fill fill, Random rng) => fill switch
     {
@@ -213,12 +191,6 @@ public unsafe class KQuantPathTestsA : IDisposable
     }
 
     // ---- comparisons --------------------------------------------------------------------------------------------
-
-    private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
-
-    private static void AssertSame(float want, float got, string what) =>
-        Assert.True(Bits(want) == Bits(got) || (float.IsNaN(want) && float.IsNaN(got)),
-            $"{what}: expected {want:R} (0x{Bits(want):x8}) got {got:R} (0x{Bits(got):x8})");
 
     // ---- guard-paged buffers ------------------------------------------------------------------------------------
 

@@ -12,42 +12,18 @@ using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 
+using static LlamaAot.Tests.Kernels.KernelTestKit;
+
 namespace LlamaAot.Tests.Kernels;
 
 public unsafe class LegacyPathTests : IDisposable
 {
-    private static readonly string[] AllPaths = ["avx512", "avx2", "v128", "neon"];
-
-    private static bool Supported(string path) => path switch
-    {
-        "avx512" => Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported,
-        "avx2" => Avx2.IsSupported && Fma.IsSupported,
-        "v128" => Vector128.IsHardwareAccelerated,
-        "neon" => AdvSimd.Arm64.IsSupported,
-        _ => false,
-    };
-
     /// <summary>Paths with dot kernels (no AVX-512 dots: they would not beat AVX2 here).</summary>
-    public static TheoryData<string> DotPaths()
-    {
-        var data = new TheoryData<string>();
-        foreach (string p in new[] { "avx2", "v128", "neon" }.Where(Supported)) data.Add(p);
-        return data;
-    }
+    public static TheoryData<string> DotPaths() => PathData("avx2", "v128", "neon");
 
-    public static TheoryData<string> QuantizerPaths()
-    {
-        var data = new TheoryData<string>();
-        foreach (string p in AllPaths.Where(Supported)) data.Add(p);
-        return data;
-    }
+    public static TheoryData<string> QuantizerPaths() => PathData("avx512", "avx2", "v128", "neon");
 
-    public static TheoryData<string> TiledPaths()
-    {
-        var data = new TheoryData<string>();
-        foreach (string p in new[] { "avx2" }.Where(Supported)) data.Add(p);
-        return data;
-    }
+    public static TheoryData<string> TiledPaths() => PathData("avx2");
 
     private static readonly int[] BlockCounts = [1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 64, 65];
     private static readonly int[] Shifts = [0, 1, 2, 3];
@@ -105,19 +81,11 @@ public unsafe class LegacyPathTests : IDisposable
         _ => throw new ArgumentException(path),
     };
 
-    /// <summary>A fixed seed per case.</summary>
-    private static int Seed(int a, int b, int c, int d) => ((a * 31 + b) * 31 + c) * 31 + d + int.Parse(Environment.GetEnvironmentVariable("SALT") ?? "0") * 7919;
-
     // ---- contents -----------------------------------------------------------------------------------------------
 
     private enum Fill { Random, Extreme, ZeroScales, SpecialScales, Quantized }
 
     private static readonly Fill[] AllFills = Enum.GetValues<Fill>();
-
-    private static readonly ushort[] SpecialHalves = [0x0000, 0x8000, 0x0001, 0x03ff, 0x8200, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x3c00];
-
-    private static ushort RandomScale(Random rng) =>
-        Fp16.FromFloat((float)((rng.Next(2) == 0 ? 1 : -1) * Math.Pow(2, rng.Next(-16, 2)) * (1 + rng.NextDouble())));
 
     private static ushort ScaleFor(Fill fill, Random rng) => fill switch
     {
@@ -432,12 +400,6 @@ public unsafe class LegacyPathTests : IDisposable
     }
 
     // ---- comparisons --------------------------------------------------------------------------------------------
-
-    private static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
-
-    private static void AssertSame(float want, float got, string what) =>
-        Assert.True(Bits(want) == Bits(got) || (float.IsNaN(want) && float.IsNaN(got)),
-            $"{what}: expected {want:R} (0x{Bits(want):x8}) got {got:R} (0x{Bits(got):x8})");
 
     // ---- guard-paged buffers ------------------------------------------------------------------------------------
 
