@@ -13,6 +13,7 @@
 //   and Q4_0's two-blocks-per-zmm shape measured no faster than AVX2, for these formats too.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
 
@@ -71,6 +72,111 @@ internal static unsafe class LegacyAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> OffsetLanes(Vector256<byte> u, Vector256<sbyte> y, Vector256<short> sixteens) =>
         X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u, y) - sixteens, Vector256<short>.One);
+}
+
+/// <summary>A legacy format with a minimum (Q4_1, Q5_1): block size and its 32 unsigned values in element order.
+/// Generic code over these structs is specialised per format, so the shared kernels below cost no call.</summary>
+internal unsafe interface IMinBlockAvx2
+{
+    static abstract int Bytes { get; }
+    static abstract Vector256<byte> Values(byte* block);
+}
+
+internal readonly unsafe struct Q4_1Avx2 : IMinBlockAvx2
+{
+    public static int Bytes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => LegacyAvx2.Q4_1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Values(byte* block) => IntDotAvx2.Nibbles(block + 4);
+}
+
+internal readonly unsafe struct Q5_1Avx2 : IMinBlockAvx2
+{
+    public static int Bytes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => LegacyAvx2.Q5_1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Values(byte* block) => LegacyAvx2.Q5Values(block + 8, block + 4);
+}
+
+/// <summary>The AVX2 Q4_1·Q8_1 and Q5_1·Q8_1 kernels (LegacyOrder.Dot: one fma per lane per block into a ymm, the
+/// minimum's share m_w·s_a in a separate scalar in block order, added after Hsum8). Rows4 shares each activation
+/// block between four rows; their mins run in the four lanes of one xmm. Callers check Avx2 and Fma.</summary>
+internal static unsafe class MinDotAvx2<T> where T : struct, IMinBlockAvx2
+{
+    public static float Dot(byte* w, byte* a, int n)
+    {
+        int W = T.Bytes;
+        const int A = LegacyAvx2.Q8_1;
+        int nb = n / LegacyOrder.QK;
+        float* d = stackalloc float[IntDotAvx2.Group];
+        float* m = stackalloc float[IntDotAvx2.Group];
+        var acc = Vector256<float>.Zero;
+        float mins = 0;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
+        {
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            byte* x = w + b0 * W, y = a + b0 * A;
+            LegacyAvx2.ScalesAndMins8(x, W, y, A, count, d, m);
+            for (int k = 0; k < count; k++, x += W, y += A)
+            {
+                var lanes = LegacyAvx2.UnsignedLanes(T.Values(x), Vector256.Load((sbyte*)(y + 4)));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+                mins += m[k];
+            }
+        }
+        return IntDotAvx2.Hsum8(acc) + mins;
+    }
+
+    public static void Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        int W = T.Bytes;
+        const int A = LegacyAvx2.Q8_1;
+        int nb = n / LegacyOrder.QK;
+        float* da = stackalloc float[IntDotAvx2.Group];
+        float* sa = stackalloc float[IntDotAvx2.Group];
+        float* d = stackalloc float[4];
+        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        var mins = Vector128<float>.Zero;
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
+        {
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            var ga = X86.Avx2.GatherVector256((int*)(a + b0 * A), IntDotAvx2.GroupOffsets(A, count), 1);   // (d, s) pairs
+            Fp16Vector.HalfHiToSingleArith(ga << 16).Store(da);
+            Fp16Vector.HalfHiToSingleArith(ga).Store(sa);
+            for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
+            {
+                var gw = X86.Avx2.GatherVector128((int*)(w + ow), rows, 1);   // the four rows' (d, m) pairs
+                (Fp16Vector.HalfHiToSingleArith(gw << 16) * Vector128.Create(da[k])).Store(d);
+                mins += Fp16Vector.HalfHiToSingleArith(gw) * Vector128.Create(sa[k]);
+                var yv = Vector256.Load((sbyte*)(a + oa + 4));
+                var l0 = LegacyAvx2.UnsignedLanes(T.Values(w + ow), yv);
+                var l1 = LegacyAvx2.UnsignedLanes(T.Values(w1 + ow), yv);
+                var l2 = LegacyAvx2.UnsignedLanes(T.Values(w2 + ow), yv);
+                var l3 = LegacyAvx2.UnsignedLanes(T.Values(w3 + ow), yv);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[0]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[1]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3]), Avx.ConvertToVector256Single(l3), acc3);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc0) + mins.GetElement(0);
+        y[1] = IntDotAvx2.Hsum8(acc1) + mins.GetElement(1);
+        y[2] = IntDotAvx2.Hsum8(acc2) + mins.GetElement(2);
+        y[3] = IntDotAvx2.Hsum8(acc3) + mins.GetElement(3);
+    }
 }
 
 /// <summary>Vector128 (and NEON) pieces of the legacy dots; callers check Vector128.IsHardwareAccelerated.</summary>
