@@ -2,7 +2,7 @@
 //   Integer part: the nibbles stay unsigned 0..15 and go straight into vpmaddubsw; the "− 8" is subtracted once per
 //   int16 pair as 8·(a_i + a_i+1) (Σ (n − 8)·a = Σ n·a − 8·Σ a, exact in int16), and that term depends only on the
 //   activation, so the multi-row kernels form it once per block for all rows.
-//   Reference (llama.cpp's 8-lane order): lanes as in DotQ8_0Q8_0.Avx2.cs, one fma per lane per block.
+//   Reference (llama.cpp's 8-lane order): OffsetDotAvx2<Q4_0Avx2> in LegacyLanes.cs, shared with Q5_0.
 //   ReferenceBlockwise (llama.cpp's q4_0_8x8 repack order): sumi of a whole block, then acc = fma(sumi, d, acc). The
 //   single row reduces four blocks' lanes together (IntDotAvx2.Reduce4) and runs the scalar fma chain in block order.
 //   BlockwiseRows8 gives each of eight rows one float lane: its sumi, its d and its accumulator — each lane sees
@@ -21,21 +21,7 @@ public static unsafe partial class DotQ4_0Q8_0
     public static float Avx2(byte* w, byte* a, int n)
     {
         if (!X86.Avx2.IsSupported || !Fma.IsSupported) return Reference(w, a, n);
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
-        int nb = n / BlockQ4_0.QK;
-        float* d = stackalloc float[IntDotAvx2.Group];
-        var acc = Vector256<float>.Zero;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
-        {
-            int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            byte* x = w + b0 * Q4, y = a + b0 * Q8;
-            IntDotAvx2.Scales8(x, Q4, y, count).Store(d);
-            for (int k = 0; k < count; k++, x += Q4, y += Q8)
-            {
-                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(Lanes(x, y)), acc);
-            }
-        }
-        return IntDotAvx2.Hsum8(acc);
+        return OffsetDotAvx2<Q4_0Avx2>.Dot(w, a, n);
     }
 
     /// <summary>The 8 spec lanes of one block pair (AVX2; callers check).</summary>
@@ -46,7 +32,8 @@ public static unsafe partial class DotQ4_0Q8_0
         return IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(x + 2), yv, IntDotAvx2.Eights(yv));
     }
 
-    /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit.</summary>
+    /// <summary>y[r] = Avx2(w + r·rowBytes, a, n) for r &lt; 4, bit for bit (the 8-lane kernel is shared with Q5_0:
+    /// OffsetDotAvx2 in LegacyLanes.cs).</summary>
     public static void Avx2Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
     {
         if (!X86.Avx2.IsSupported || !Fma.IsSupported || rowBytes > int.MaxValue / 4)
@@ -54,39 +41,7 @@ public static unsafe partial class DotQ4_0Q8_0
             for (int r = 0; r < 4; r++) y[r] = Avx2(w + r * rowBytes, a, n);
             return;
         }
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
-        int nb = n / BlockQ4_0.QK;
-        float* da = stackalloc float[IntDotAvx2.Group];
-        float* d = stackalloc float[4];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
-        {
-            int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
-            for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
-            {
-                (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
-                var yv = Vector256.Load((sbyte*)(a + oa + 2));
-                var e = IntDotAvx2.Eights(yv);
-                var l0 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w + ow + 2), yv, e);
-                var l1 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w1 + ow + 2), yv, e);
-                var l2 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w2 + ow + 2), yv, e);
-                var l3 = IntDotAvx2.Q4Lanes(IntDotAvx2.Nibbles(w3 + ow + 2), yv, e);
-                acc0 = Fma.MultiplyAdd(Vector256.Create(d[0]), Avx.ConvertToVector256Single(l0), acc0);
-                acc1 = Fma.MultiplyAdd(Vector256.Create(d[1]), Avx.ConvertToVector256Single(l1), acc1);
-                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2]), Avx.ConvertToVector256Single(l2), acc2);
-                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3]), Avx.ConvertToVector256Single(l3), acc3);
-            }
-        }
-        y[0] = IntDotAvx2.Hsum8(acc0);
-        y[1] = IntDotAvx2.Hsum8(acc1);
-        y[2] = IntDotAvx2.Hsum8(acc2);
-        y[3] = IntDotAvx2.Hsum8(acc3);
+        OffsetDotAvx2<Q4_0Avx2>.Rows4(w, rowBytes, a, n, y);
     }
 
     public static float Avx2Blockwise(byte* w, byte* a, int n)

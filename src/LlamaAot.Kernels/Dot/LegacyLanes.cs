@@ -1,4 +1,4 @@
-// Building blocks shared by the Q4_1·Q8_1, Q5_0·Q8_0 and Q5_1·Q8_1 SIMD dots (the order they follow is
+// Building blocks and shared AVX2 kernels of the Q4_0·Q8_0 (8-lane order), Q4_1·Q8_1, Q5_0·Q8_0 and Q5_1·Q8_1 SIMD dots (the order they follow is
 // LegacyOrder.cs; the Q8_0/Q4_0 pieces they reuse are IntDotAvx2 / IntDotV128 / IntDotNeon).
 //   Weights stay unsigned: Q4_1's nibbles 0..15 and Q5's 5-bit values 0..31 (nibble | qh bit << 4) go straight into
 //   the quad sums as the unsigned (AVX2 vpmaddubsw) or small non-negative signed (Vector128/NEON) operand. Q5_0's
@@ -72,6 +72,113 @@ internal static unsafe class LegacyAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> OffsetLanes(Vector256<byte> u, Vector256<sbyte> y, Vector256<short> sixteens) =>
         X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(u, y) - sixteens, Vector256<short>.One);
+}
+
+/// <summary>A legacy format without a minimum whose weights are an unsigned value minus a fixed offset (Q4_0:
+/// nibble − 8, Q5_0: 5-bit value − 16): block size, the 32 unsigned values in element order, and the offset's share
+/// per int16 pair of activations (offset·(a_i + a_i+1)), subtracted before the quad sums.</summary>
+internal unsafe interface IOffsetBlockAvx2
+{
+    static abstract int Bytes { get; }
+    static abstract Vector256<byte> Values(byte* block);
+    static abstract Vector256<short> Offsets(Vector256<sbyte> activations);
+}
+
+internal readonly unsafe struct Q4_0Avx2 : IOffsetBlockAvx2
+{
+    public static int Bytes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IntDotAvx2.Q4;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Values(byte* block) => IntDotAvx2.Nibbles(block + 2);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Offsets(Vector256<sbyte> activations) => IntDotAvx2.Eights(activations);
+}
+
+internal readonly unsafe struct Q5_0Avx2 : IOffsetBlockAvx2
+{
+    public static int Bytes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => LegacyAvx2.Q5_0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Values(byte* block) => LegacyAvx2.Q5Values(block + 6, block + 2);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Offsets(Vector256<sbyte> activations) => LegacyAvx2.Sixteens(activations);
+}
+
+/// <summary>The AVX2 Q4_0·Q8_0 and Q5_0·Q8_0 kernels in llama.cpp's 8-lane order (LegacyOrder.Dot): unsigned values
+/// into vpmaddubsw, the offset taken off per int16 pair, one fma per lane per block into a ymm accumulator, then
+/// Hsum8. The offset term depends only on the activation, so Rows4 forms it once per block for its four rows.
+/// Callers check Avx2 and Fma.</summary>
+internal static unsafe class OffsetDotAvx2<T> where T : struct, IOffsetBlockAvx2
+{
+    public static float Dot(byte* w, byte* a, int n)
+    {
+        int W = T.Bytes;
+        const int A = IntDotAvx2.Q8;
+        int nb = n / LegacyOrder.QK;
+        float* d = stackalloc float[IntDotAvx2.Group];
+        var acc = Vector256<float>.Zero;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
+        {
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            byte* x = w + b0 * W, y = a + b0 * A;
+            LegacyAvx2.Products8(x, W, y, A, count).Store(d);
+            for (int k = 0; k < count; k++, x += W, y += A)
+            {
+                var yv = Vector256.Load((sbyte*)(y + 2));
+                var lanes = LegacyAvx2.OffsetLanes(T.Values(x), yv, T.Offsets(yv));
+                acc = Fma.MultiplyAdd(Vector256.Create(d[k]), Avx.ConvertToVector256Single(lanes), acc);
+            }
+        }
+        return IntDotAvx2.Hsum8(acc);
+    }
+
+    public static void Rows4(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        int W = T.Bytes;
+        const int A = IntDotAvx2.Q8;
+        int nb = n / LegacyOrder.QK;
+        float* da = stackalloc float[IntDotAvx2.Group];
+        float* d = stackalloc float[4];
+        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
+        {
+            int count = Math.Min(IntDotAvx2.Group, nb - b0);
+            IntDotAvx2.Halves8(a + b0 * A, A, count).Store(da);
+            for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
+            {
+                (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
+                var yv = Vector256.Load((sbyte*)(a + oa + 2));
+                var e = T.Offsets(yv);
+                var l0 = LegacyAvx2.OffsetLanes(T.Values(w + ow), yv, e);
+                var l1 = LegacyAvx2.OffsetLanes(T.Values(w1 + ow), yv, e);
+                var l2 = LegacyAvx2.OffsetLanes(T.Values(w2 + ow), yv, e);
+                var l3 = LegacyAvx2.OffsetLanes(T.Values(w3 + ow), yv, e);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(d[0]), Avx.ConvertToVector256Single(l0), acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.Create(d[1]), Avx.ConvertToVector256Single(l1), acc1);
+                acc2 = Fma.MultiplyAdd(Vector256.Create(d[2]), Avx.ConvertToVector256Single(l2), acc2);
+                acc3 = Fma.MultiplyAdd(Vector256.Create(d[3]), Avx.ConvertToVector256Single(l3), acc3);
+            }
+        }
+        y[0] = IntDotAvx2.Hsum8(acc0);
+        y[1] = IntDotAvx2.Hsum8(acc1);
+        y[2] = IntDotAvx2.Hsum8(acc2);
+        y[3] = IntDotAvx2.Hsum8(acc3);
+    }
 }
 
 /// <summary>A legacy format with a minimum (Q4_1, Q5_1): block size and its 32 unsigned values in element order.
