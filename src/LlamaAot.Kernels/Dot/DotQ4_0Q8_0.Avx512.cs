@@ -176,6 +176,7 @@ public static unsafe partial class DotQ4_0Q8_0
     /// scales once per tile instead of gathering them for every activation row, and (2) unpacks each block's nibbles
     /// once for four activation rows (2x the GOPS on Zen 4). Rows longer than the scale buffer allows, and a batch
     /// remainder under four rows, use Rows16.</summary>
+    [SkipLocalsInit]   // its scale buffers (up to 32 KiB) are written in full before any read: no zero-fill per tile
     private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1)
     {
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, MaxBlocks = 512;

@@ -149,6 +149,7 @@ public static unsafe partial class DotQ8_0Q8_0
     /// Avx512Rows4 called once per activation row, the weight side of each block (|w|, the sign mask, the scales
     /// spread over the row pairs) is prepared once for four activation rows, and the tile's scales are converted
     /// once per tile. Longer rows than the scale buffer holds, and a batch remainder under four rows, use Rows4.</summary>
+    [SkipLocalsInit]   // its scale buffers (up to 32 KiB) are written in full before any read: no zero-fill per tile
     private static void Avx512Tile4(MatMulArgs* m, int r, int b0, int b1)
     {
         const int Q8 = IntDotAvx2.Q8, MaxBlocks = 256;
