@@ -260,36 +260,40 @@ public unsafe class IntDotPathTests : IDisposable
         {
             var gemm = GemmOf(path, k);
             var reference = RefOf(k);
-            const int Blocks = 9, Rows = 45;
-            int n = Blocks * BlockQ8_0.QK;
-            var rng = new Random((int)k);
-            long rowBytes = Blocks * WeightBlockBytes(k);
-            long actBytes = Blocks * sizeof(BlockQ8_0);
-            foreach (int batch in new[] { 1, 3, 4, 9, 70 })
+            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time.
+            foreach (int blocks in new[] { 9, 16, 24 })
             {
-                byte* w = Row((int)(Rows * rowBytes), 1);
-                byte* act = Row((int)(batch * actBytes), 2);
-                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, k, Fill.Random, rng);
-                for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, Fill.Quantized, rng);
-                const long YStride = Rows + 3;
-                float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
-                foreach (var (start, end) in new[] { (0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31) })
+                const int Rows = 45;
+                int n = blocks * BlockQ8_0.QK;
+                var rng = new Random((int)k);
+                long rowBytes = blocks * WeightBlockBytes(k);
+                long actBytes = blocks * sizeof(BlockQ8_0);
+                foreach (int batch in new[] { 1, 3, 4, 9, 70 })
                 {
-                    for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
-                    var m = new MatMulArgs
+                    byte* w = Row((int)(Rows * rowBytes), 1);
+                    byte* act = Row((int)(batch * actBytes), 2);
+                    for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, Fill.Random, rng);
+                    for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, blocks, Fill.Quantized, rng);
+                    const long YStride = Rows + 3;
+                    float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
+                    foreach (var (start, end) in new[] { (0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31) })
                     {
-                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
-                        Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
-                    };
-                    gemm(&m, start, end);
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int r = 0; r < Rows; r++)
+                        for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
+                        var m = new MatMulArgs
                         {
-                            float got = y[b * YStride + r];
-                            string what = $"[{path}] {k} gemm rows [{start}, {end}) batch {batch}: y[{b}, {r}]";
-                            if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
-                            else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
+                            W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
+                            Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
+                        };
+                        gemm(&m, start, end);
+                        for (int b = 0; b < batch; b++)
+                        {
+                            for (int r = 0; r < Rows; r++)
+                            {
+                                float got = y[b * YStride + r];
+                                string what = $"[{path}] {k} gemm {blocks} blocks, rows [{start}, {end}) batch {batch}: y[{b}, {r}]";
+                                if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
+                                else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
+                            }
                         }
                     }
                 }
