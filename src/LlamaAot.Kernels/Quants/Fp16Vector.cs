@@ -4,10 +4,14 @@
 // Widening takes y with the half in the top 16 bits of a 32-bit lane; the low 16 bits are ignored, so a 32-bit load
 // of two halves serves as is for the odd element and `<< 16` gives the even one (and for bf16 that is already the
 // fp32 value). For fp16:
-//   (y >>arith 3) & 0x8fffe000   sign stays at bit 31, exponent and mantissa land on fp32's fields (bias still 15)
-//   × 2^112                      rebiases 15 → 127; exact, and turns fp16 subnormals into fp32 normals
-//   exponent 31 (inf/NaN)        the product would be finite (≥ 65536): replaced by the fields | 0x7f800000, and
-//                                a NaN gets the quiet bit, as (float)Half does.
+//   (y >>> 3) & 0x0fffe000       exponent and mantissa land on fp32's fields (bias still 15); the sign is or-ed
+//                                back from bit 31 at the end
+//   exponent 1..30               + (112 << 23) rebiases 15 → 127 (integer add, exact)
+//   exponent 0 (subnormal)       m·2^-24 = (2^-14 + m·2^-24) − 2^-14: the fields + 2^-14's bits, minus 2^-14
+//                                (exact: both operands are normal and within a factor of two)
+//   exponent 31 (inf/NaN)        the fields | 0x7f800000, and a NaN gets the quiet bit, as (float)Half does.
+// No float operation here ever sees a subnormal operand: Zen 4 takes a microcode assist for each one (a former
+// "fields × 2^112" version spent half of a Q6_K decode in it, as Q6_K super-block scales are often fp16 subnormals).
 // Narrowing (fp32 → fp16, round to nearest even like the (Half) cast):
 //   |x| ≥ 2^-14    add 0xfff + the kept lsb to the 13 dropped bits, then rebias 127 → 15 (a carry rounds up the
 //                  exponent, 65520 and above reach 0x7c00 = inf by themselves until the clamp below)
@@ -23,6 +27,10 @@ namespace LlamaAot.Kernels.Quants;
 internal static class Fp16Vector
 {
     private const int FieldMask = unchecked((int)0x8fffe000);   // sign | fp16 exponent and mantissa after >> 3
+    private const int MagMask = 0x0fffe000;                      // fp16 exponent and mantissa after >>> 3
+    private const int SignBit = unchecked((int)0x80000000);
+    private const int InfMag = 0x0f800000;                       // fp16 exponent 31 after >>> 3
+    private const int MinExponent = 0x00800000;                  // fp16 exponent 1 after >>> 3
     private const int Pow2_112 = 0x77800000;                     // 2^112 as fp32 bits
     private const int HalfInfHi = 0x7c000000;                    // fp16 +inf, in the top half of a lane
     private const int F32Inf = 0x7f800000;
@@ -38,13 +46,11 @@ internal static class Fp16Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> HalfHiToSingle(Vector512<int> y)
     {
-        var fields = (y >> 3) & Vector512.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector512.Create(Pow2_112).AsSingle()).AsInt32();
-        var mag = y & Vector512.Create(0x7fff0000);
-        var special = Vector512.GreaterThanOrEqual(mag, Vector512.Create(HalfInfHi));
-        var quiet = Vector512.GreaterThan(mag, Vector512.Create(HalfInfHi)) & Vector512.Create(QuietBit);
-        var fix = fields | Vector512.Create(F32Inf) | quiet;
-        return Vector512.ConditionalSelect(special, fix, f).AsSingle();
+        var mag = (y >>> 3) & Vector512.Create(MagMask);
+        var special = Vector512.GreaterThanOrEqual(mag, Vector512.Create(InfMag));
+        var quiet = Vector512.GreaterThan(mag, Vector512.Create(InfMag)) & Vector512.Create(QuietBit);
+        var f = Vector512.ConditionalSelect(special, mag | Vector512.Create(F32Inf) | quiet, Finite(mag));
+        return (f | (y & Vector512.Create(SignBit))).AsSingle();
     }
 
     /// <summary>Only for arithmetic: like HalfHiToSingle but a NaN keeps a signalling payload (any later fma makes it
@@ -52,10 +58,18 @@ internal static class Fp16Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> HalfHiToSingleArith(Vector512<int> y)
     {
-        var fields = (y >> 3) & Vector512.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector512.Create(Pow2_112).AsSingle()).AsInt32();
-        var special = Vector512.GreaterThanOrEqual(y & Vector512.Create(0x7fff0000), Vector512.Create(HalfInfHi));
-        return Vector512.ConditionalSelect(special, fields | Vector512.Create(F32Inf), f).AsSingle();
+        var mag = (y >>> 3) & Vector512.Create(MagMask);
+        var special = Vector512.GreaterThanOrEqual(mag, Vector512.Create(InfMag));
+        var f = Vector512.ConditionalSelect(special, mag | Vector512.Create(F32Inf), Finite(mag));
+        return (f | (y & Vector512.Create(SignBit))).AsSingle();
+    }
+
+    /// <summary>fp32 bits of a finite fp16 magnitude whose fields sit on fp32's (see the file comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Finite(Vector512<int> mag)
+    {
+        var subnormal = ((mag + Vector512.Create(MinNormal)).AsSingle() - Vector512.Create(MinNormal).AsSingle()).AsInt32();
+        return Vector512.ConditionalSelect(Vector512.LessThan(mag, Vector512.Create(MinExponent)), subnormal, mag + Vector512.Create(Rebias));
     }
 
     /// <summary>h · 2^-112 from the top-half fp16 fields alone (no multiply): exact for every finite h (an fp16
@@ -102,22 +116,28 @@ internal static class Fp16Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HalfHiToSingle(Vector256<int> y)
     {
-        var fields = (y >> 3) & Vector256.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector256.Create(Pow2_112).AsSingle()).AsInt32();
-        var mag = y & Vector256.Create(0x7fff0000);
-        var special = Vector256.GreaterThanOrEqual(mag, Vector256.Create(HalfInfHi));
-        var quiet = Vector256.GreaterThan(mag, Vector256.Create(HalfInfHi)) & Vector256.Create(QuietBit);
-        var fix = fields | Vector256.Create(F32Inf) | quiet;
-        return Vector256.ConditionalSelect(special, fix, f).AsSingle();
+        var mag = (y >>> 3) & Vector256.Create(MagMask);
+        var special = Vector256.GreaterThanOrEqual(mag, Vector256.Create(InfMag));
+        var quiet = Vector256.GreaterThan(mag, Vector256.Create(InfMag)) & Vector256.Create(QuietBit);
+        var f = Vector256.ConditionalSelect(special, mag | Vector256.Create(F32Inf) | quiet, Finite(mag));
+        return (f | (y & Vector256.Create(SignBit))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HalfHiToSingleArith(Vector256<int> y)
     {
-        var fields = (y >> 3) & Vector256.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector256.Create(Pow2_112).AsSingle()).AsInt32();
-        var special = Vector256.GreaterThanOrEqual(y & Vector256.Create(0x7fff0000), Vector256.Create(HalfInfHi));
-        return Vector256.ConditionalSelect(special, fields | Vector256.Create(F32Inf), f).AsSingle();
+        var mag = (y >>> 3) & Vector256.Create(MagMask);
+        var special = Vector256.GreaterThanOrEqual(mag, Vector256.Create(InfMag));
+        var f = Vector256.ConditionalSelect(special, mag | Vector256.Create(F32Inf), Finite(mag));
+        return (f | (y & Vector256.Create(SignBit))).AsSingle();
+    }
+
+    /// <summary>fp32 bits of a finite fp16 magnitude whose fields sit on fp32's (see the file comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Finite(Vector256<int> mag)
+    {
+        var subnormal = ((mag + Vector256.Create(MinNormal)).AsSingle() - Vector256.Create(MinNormal).AsSingle()).AsInt32();
+        return Vector256.ConditionalSelect(Vector256.LessThan(mag, Vector256.Create(MinExponent)), subnormal, mag + Vector256.Create(Rebias));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -159,22 +179,28 @@ internal static class Fp16Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> HalfHiToSingle(Vector128<int> y)
     {
-        var fields = (y >> 3) & Vector128.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector128.Create(Pow2_112).AsSingle()).AsInt32();
-        var mag = y & Vector128.Create(0x7fff0000);
-        var special = Vector128.GreaterThanOrEqual(mag, Vector128.Create(HalfInfHi));
-        var quiet = Vector128.GreaterThan(mag, Vector128.Create(HalfInfHi)) & Vector128.Create(QuietBit);
-        var fix = fields | Vector128.Create(F32Inf) | quiet;
-        return Vector128.ConditionalSelect(special, fix, f).AsSingle();
+        var mag = (y >>> 3) & Vector128.Create(MagMask);
+        var special = Vector128.GreaterThanOrEqual(mag, Vector128.Create(InfMag));
+        var quiet = Vector128.GreaterThan(mag, Vector128.Create(InfMag)) & Vector128.Create(QuietBit);
+        var f = Vector128.ConditionalSelect(special, mag | Vector128.Create(F32Inf) | quiet, Finite(mag));
+        return (f | (y & Vector128.Create(SignBit))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> HalfHiToSingleArith(Vector128<int> y)
     {
-        var fields = (y >> 3) & Vector128.Create(FieldMask);
-        var f = (fields.AsSingle() * Vector128.Create(Pow2_112).AsSingle()).AsInt32();
-        var special = Vector128.GreaterThanOrEqual(y & Vector128.Create(0x7fff0000), Vector128.Create(HalfInfHi));
-        return Vector128.ConditionalSelect(special, fields | Vector128.Create(F32Inf), f).AsSingle();
+        var mag = (y >>> 3) & Vector128.Create(MagMask);
+        var special = Vector128.GreaterThanOrEqual(mag, Vector128.Create(InfMag));
+        var f = Vector128.ConditionalSelect(special, mag | Vector128.Create(F32Inf), Finite(mag));
+        return (f | (y & Vector128.Create(SignBit))).AsSingle();
+    }
+
+    /// <summary>fp32 bits of a finite fp16 magnitude whose fields sit on fp32's (see the file comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Finite(Vector128<int> mag)
+    {
+        var subnormal = ((mag + Vector128.Create(MinNormal)).AsSingle() - Vector128.Create(MinNormal).AsSingle()).AsInt32();
+        return Vector128.ConditionalSelect(Vector128.LessThan(mag, Vector128.Create(MinExponent)), subnormal, mag + Vector128.Create(Rebias));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -252,6 +252,29 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Arithmetic_half_widening_is_exact_for_every_half_at_every_width()
+    {
+        // HalfHiToSingleArith converts the kernels' fp16 scales (subnormal ones are common in K-quant files); a NaN
+        // may keep a signalling payload, every other half must give Fp16.ToFloat's bits.
+        for (int h = 0; h < 65536; h++)
+        {
+            float want = Fp16.ToFloat((ushort)h);
+            int hi = h << 16;
+            var got = new[]
+            {
+                Fp16Vector.HalfHiToSingleArith(Vector128.Create(hi)).GetElement(3),
+                Fp16Vector.HalfHiToSingleArith(Vector256.Create(hi)).GetElement(7),
+                Fp16Vector.HalfHiToSingleArith(Vector512.Create(hi | 0x1234)).GetElement(15),
+            };
+            foreach (float g in got)
+            {
+                if (float.IsNaN(want)) Assert.True(float.IsNaN(g), $"0x{h:x4}: expected a NaN, got {g}");
+                else Assert.True(Bits(want) == Bits(g), $"0x{h:x4}: expected 0x{Bits(want):x8} got 0x{Bits(g):x8}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void Float_to_half_rows_round_exactly_like_the_scalar_casts(string path)
