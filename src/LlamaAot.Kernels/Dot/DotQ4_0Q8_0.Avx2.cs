@@ -120,7 +120,45 @@ public static unsafe partial class DotQ4_0Q8_0
     /// <summary>Row-range product (MatMulArgs contract) for the 8-lane spec, in tiles of Avx2Rows4.</summary>
     public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
 
-    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices), in tiles of Avx2BlockwiseRows8.</summary>
-    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end) =>
-        IntGemm.Tiled(m, start, end, 8, &Avx2BlockwiseRows8, &Avx2Blockwise);
+    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): decode through DecodeRowAvx2,
+    /// prompts in tiles of Avx2BlockwiseRows8.</summary>
+    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch == 1 && X86.Avx2.IsSupported && Fma.IsSupported) BlockwiseDecode<DecodeRowAvx2>(m, start, end, &Avx2Blockwise);
+        else IntGemm.Tiled(m, start, end, 8, &Avx2BlockwiseRows8, &Avx2Blockwise);
+    }
+
+    /// <summary>Blockwise decode terms of one row (DotQ4_0Q8_0.Decode.cs), eight blocks a step: a block pair's
+    /// nibble arrays in one ymm against the prepared activation's matching halves; IntDotAvx2.Reduce4 leaves block
+    /// 2i in lane i and 2i + 1 in lane 4 + i, put back in block order by one vpermd.</summary>
+    private struct DecodeRowAvx2 : IQ4_0DecodeRow
+    {
+        public static void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d)
+        {
+            const int Q4 = IntDotAvx2.Q4, G = IntDotAvx2.Group;
+            var mask = Vector256.Create((byte)0x0F);
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (int g = 0; g < nb; g += G, x += G * Q4)
+            {
+                PrefetchGroup(x);
+                (IntDotAvx2.Halves8(x, Q4, G) * Vector256.Load(da + g)).Store(d + g);
+                sbyte* y = aq + 32 * g;
+                var c = IntDotAvx2.Reduce4(Pair(x, y, mask), Pair(x + 2 * Q4, y + 32, mask), Pair(x + 4 * Q4, y + 128, mask), Pair(x + 6 * Q4, y + 160, mask));
+                var sumi = X86.Avx2.PermuteVar8x32(c, order) - Vector256.Load(eights + g);
+                Avx.ConvertToVector256Single(sumi).Store(s + g);
+            }
+        }
+
+        // Σ n·q_a of blocks x and x + 1 as four int32 per 128-bit half (the activation's low-nibble partners at y,
+        // high-nibble partners at y + 64).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Pair(byte* x, sbyte* y, Vector256<byte> mask)
+        {
+            var q = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + IntDotAvx2.Q4 + 2));
+            var lo = q & mask;
+            var hi = (q.AsUInt16() >>> 4).AsByte() & mask;
+            var p = X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(y)) + X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(y + 64));
+            return X86.Avx2.MultiplyAddAdjacent(p, Vector256<short>.One);
+        }
+    }
 }

@@ -122,95 +122,41 @@ public static unsafe partial class DotQ4_0Q8_0
         return acc;
     }
 
-    /// <summary>Decode (batch 1) of rows [start, end), each bit for bit Avx512Blockwise. The spec's serial fma chain
-    /// (4 cycles a block) bounds a single row, and multi-row kernels read DRAM slowly (IntGemm.Tiled), so rows are
-    /// still read one after another, but in runs of eight whose terms (float sumi and d_w·d_a per block) go to a
-    /// buffer; the eight chains then run together, one row per float lane, after an 8×8 transpose per group.
-    /// Each group also prefetches the weights a page ahead: the hardware prefetchers stop at 4 KiB page boundaries,
-    /// and this stream is compute-heavy enough to lose from their restarts (measured in-model on Zen 4: tg +11% at
-    /// one and two threads; prefetches never fault, so running past the tensor is harmless).</summary>
-    [SkipLocalsInit]
-    private static void Avx512BlockwiseDecode(MatMulArgs* m, int start, int end)
+    /// <summary>Blockwise decode terms of one row (DotQ4_0Q8_0.Decode.cs), eight blocks a step: one 64-byte load
+    /// pair gives the group's eight fp16 scales and, by vpermt2b, the nibbles of four blocks per zmm (one block per
+    /// 128-bit quarter), and a third load the nibbles of blocks 4..7 (AVX-512BW and VBMI; the driver's caller checks).</summary>
+    private struct DecodeRowAvx512 : IQ4_0DecodeRow
     {
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, G = IntDotAvx2.Group, R = 8, MaxBlocks = 1024, Ahead = 4096;
-        int n = m->Cols, nb = n / BlockQ4_0.QK;
-        int r = start;
-        if (Avx512BW.IsSupported && Avx512Vbmi.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && nb % G == 0 && nb <= MaxBlocks && end - start >= R)
+        public static void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d)
         {
-            // The activation, once per call: per four blocks, their first 16 int8s then their last 16 (the low and
-            // high nibbles' partners); fp32 scales; 8·Σ q_a per block in the lane order of the reduced sums below.
-            byte* a = m->Act;
-            sbyte* aq = stackalloc sbyte[32 * nb];
-            float* da = stackalloc float[nb];
-            int* e = stackalloc int[2 * nb];
-            for (int k = 0; k < nb; k++)
-            {
-                sbyte* q = (sbyte*)(a + k * Q8 + 2);
-                Vector128.Load(q).Store(aq + 128 * (k / 4) + 16 * (k % 4));
-                Vector128.Load(q + 16).Store(aq + 128 * (k / 4) + 64 + 16 * (k % 4));
-                da[k] = Fp16.ToFloat(*(ushort*)(a + k * Q8));
-                int sum = Vector256.Sum(X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Vector256.Load(q)), Vector256<short>.One));
-                int lane = 2 * G * (k / G) + 4 * (k % 4) + (k % G) / 4;
-                e[lane] = e[lane + 2] = 8 * sum;
-            }
-            float* sBuf = stackalloc float[R * nb];
-            float* dBuf = stackalloc float[R * nb];
+            const int Q4 = IntDotAvx2.Q4, G = IntDotAvx2.Group;
             var mask = Vector512.Create((byte)0x0F);
-            // Byte indices for vpermt2b: the 16 nibble bytes of blocks 0..3 of a group from (x, x + 64) and of
-            // blocks 4..7 from (x + 64, x + 80), one block per 128-bit quarter; the eight fp16 scales of a group
-            // (block j at 18j) into the high half of int32 lane j.
             var low4 = LowQs4;
             var high4 = HighQs4;
             var scaleIndex = Vector512.Create(0, 18, 36, 54, 72, 90, 108, 126, 0, 0, 0, 0, 0, 0, 0, 0);
             var scaleBytes = (scaleIndex << 16 | scaleIndex << 24 | Vector512.Create(0x01000000)).AsByte();
-            // Block order from the reduced lanes (block q in lane 4q, block 4 + q in lane 4q + 1).
+            // After the reduction block q sits in lane 4q and block 4 + q in lane 4q + 1.
             var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
-            for (; r + R <= end; r += R)
+            for (int g = 0; g < nb; g += G, x += G * Q4)
             {
-                for (int j = 0; j < R; j++)
-                {
-                    byte* x = m->W + (r + j) * m->RowBytes;
-                    float* sj = sBuf + j * nb, dj = dBuf + j * nb;
-                    for (int g = 0; g < nb; g += G, x += G * Q4)
-                    {
-                        Sse.Prefetch0(x + Ahead);
-                        Sse.Prefetch0(x + Ahead + 64);
-                        Sse.Prefetch0(x + Ahead + 128);
-                        var v0 = Vector512.Load(x);
-                        var v1 = Vector512.Load(x + 64);
-                        var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32() & Vector512.Create(unchecked((int)0xFFFF0000));
-                        (Fp16Vector.HalfHiToSingleArith(h.GetLower()) * Vector256.Load(da + g)).Store(dj + g);
-                        sbyte* y = aq + 32 * g;
-                        var s0 = Four(Avx512Vbmi.PermuteVar64x8x2(v0, low4, v1), y, mask);
-                        var s1 = Four(Avx512Vbmi.PermuteVar64x8x2(v1, high4, Vector512.Load(x + 80)), y + 128, mask);
-                        var t = Avx512F.UnpackLow(s0, s1) + Avx512F.UnpackHigh(s0, s1);
-                        t += Avx512F.Shuffle(t, 0x4E);
-                        var f = Avx512F.ConvertToVector512Single(t - Vector512.Load(e + 2 * g));
-                        Avx512F.PermuteVar16x32(f, order).GetLower().Store(sj + g);
-                    }
-                }
-                var acc = Vector256<float>.Zero;
-                for (int g = 0; g < nb; g += G)
-                {
-                    Transpose8(sBuf + g, nb, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
-                    Transpose8(dBuf + g, nb, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5, out var d6, out var d7);
-                    acc = Fma.MultiplyAdd(s0, d0, acc);
-                    acc = Fma.MultiplyAdd(s1, d1, acc);
-                    acc = Fma.MultiplyAdd(s2, d2, acc);
-                    acc = Fma.MultiplyAdd(s3, d3, acc);
-                    acc = Fma.MultiplyAdd(s4, d4, acc);
-                    acc = Fma.MultiplyAdd(s5, d5, acc);
-                    acc = Fma.MultiplyAdd(s6, d6, acc);
-                    acc = Fma.MultiplyAdd(s7, d7, acc);
-                }
-                acc.Store(m->Y + r);
+                PrefetchGroup(x);
+                var v0 = Vector512.Load(x);
+                var v1 = Vector512.Load(x + 64);
+                var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32() & Vector512.Create(unchecked((int)0xFFFF0000));
+                (Fp16Vector.HalfHiToSingleArith(h.GetLower()) * Vector256.Load(da + g)).Store(d + g);
+                sbyte* y = aq + 32 * g;
+                var s0 = Four(Avx512Vbmi.PermuteVar64x8x2(v0, low4, v1), y, mask);
+                var s1 = Four(Avx512Vbmi.PermuteVar64x8x2(v1, high4, Vector512.Load(x + 80)), y + 128, mask);
+                var t = Avx512F.UnpackLow(s0, s1) + Avx512F.UnpackHigh(s0, s1);
+                t += Avx512F.Shuffle(t, 0x4E);
+                var sumi = Avx512F.PermuteVar16x32(t, order).GetLower() - Vector256.Load(eights + g);
+                Avx.ConvertToVector256Single(sumi).Store(s + g);
             }
         }
-        for (; r < end; r++) m->Y[r] = Avx512Blockwise(m->W + r * m->RowBytes, m->Act, n);
 
-        // Σ n·q_a of four blocks (one per 128-bit quarter of qs) as four int32 per quarter; the "− 8" comes later.
+        // Σ n·q_a of four blocks (one per 128-bit quarter of qs) as four int32 per quarter.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<int> Four(Vector512<byte> qs, sbyte* y, Vector512<byte> mask)
+        private static Vector512<int> Four(Vector512<byte> qs, sbyte* y, Vector512<byte> mask)
         {
             var lo = qs & mask;
             var hi = (qs.AsUInt16() >>> 4).AsByte() & mask;
@@ -219,6 +165,7 @@ public static unsafe partial class DotQ4_0Q8_0
         }
     }
 
+    // vpermt2b indices: the nibble bytes of blocks 0..3 of a group from (x, x + 64), of blocks 4..7 from (x + 64, x + 80).
     private static readonly Vector512<byte> LowQs4 = QsIndex(2, 20, 38, 56), HighQs4 = QsIndex(10, 28, 46, 112);
 
     /// <summary>vpermt2b indices putting 16 bytes from each of b0..b3 in the quarters of a zmm.</summary>
@@ -228,29 +175,6 @@ public static unsafe partial class DotQ4_0Q8_0
         for (int i = 0; i < 16; i++)
             v = v.WithElement(i, (byte)(b0 + i)).WithElement(16 + i, (byte)(b1 + i)).WithElement(32 + i, (byte)(b2 + i)).WithElement(48 + i, (byte)(b3 + i));
         return v;
-    }
-
-    /// <summary>Rows 0..7 (stride floats apart) of an 8×8 block, transposed: c_k holds column k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(float* p, int stride, out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2,
-        out Vector256<float> c3, out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
-    {
-        var r0 = Vector256.Load(p); var r1 = Vector256.Load(p + stride);
-        var r2 = Vector256.Load(p + 2 * stride); var r3 = Vector256.Load(p + 3 * stride);
-        var r4 = Vector256.Load(p + 4 * stride); var r5 = Vector256.Load(p + 5 * stride);
-        var r6 = Vector256.Load(p + 6 * stride); var r7 = Vector256.Load(p + 7 * stride);
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        c0 = Avx.Permute2x128(u0, u4, 0x20); c4 = Avx.Permute2x128(u0, u4, 0x31);
-        c1 = Avx.Permute2x128(u1, u5, 0x20); c5 = Avx.Permute2x128(u1, u5, 0x31);
-        c2 = Avx.Permute2x128(u2, u6, 0x20); c6 = Avx.Permute2x128(u2, u6, 0x31);
-        c3 = Avx.Permute2x128(u3, u7, 0x20); c7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>y[r] = Avx512Blockwise(w + r·rowBytes, a, n) for r &lt; 16, bit for bit: float lane r is row r.</summary>
@@ -391,10 +315,16 @@ public static unsafe partial class DotQ4_0Q8_0
     /// <summary>Row-range product (MatMulArgs contract) for the 8-lane spec, in tiles of Avx512Rows4.</summary>
     public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Rows4, &Avx512);
 
-    /// <summary>Row-range product for the blockwise spec, in tiles of Avx512BlockwiseTile16, then Avx2BlockwiseRows8.</summary>
+    /// <summary>Row-range product for the blockwise spec: decode through DecodeRowAvx512, prompts in tiles of
+    /// Avx512BlockwiseTile16, then Avx2BlockwiseRows8.</summary>
     public static void GemmAvx512Blockwise(MatMulArgs* m, int start, int end)
     {
-        if (m->Batch == 1) Avx512BlockwiseDecode(m, start, end);
+        if (m->Batch == 1 && Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported)
+        {
+            // Without VBMI (Skylake-X, Cascade Lake) the AVX2 row kernel does the same work.
+            if (Avx512Vbmi.IsSupported) BlockwiseDecode<DecodeRowAvx512>(m, start, end, &Avx512Blockwise);
+            else BlockwiseDecode<DecodeRowAvx2>(m, start, end, &Avx512Blockwise);
+        }
         else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16, 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
     }
 }
