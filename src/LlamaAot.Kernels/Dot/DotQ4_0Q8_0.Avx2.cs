@@ -82,7 +82,6 @@ public static unsafe partial class DotQ4_0Q8_0
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
-        var rows = IntDotAvx2.GroupOffsets((int)rowBytes, 8);
         long rb = rowBytes;
         var acc = Vector256<float>.Zero;
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
@@ -101,7 +100,7 @@ public static unsafe partial class DotQ4_0Q8_0
                 var v2 = Pair(p + 2 * rb, p + 6 * rb, alo, ahi, e);
                 var v3 = Pair(p + 3 * rb, p + 7 * rb, alo, ahi, e);
                 var sumi = Avx.ConvertToVector256Single(IntDotAvx2.Reduce4(v0, v1, v2, v3));   // rows 0..7
-                acc = Fma.MultiplyAdd(sumi, IntDotAvx2.Halves8(w + ow, rows) * Vector256.Create(da[k]), acc);
+                acc = Fma.MultiplyAdd(sumi, IntDotAvx2.Halves8(w + ow, rb, IntDotAvx2.Group) * Vector256.Create(da[k]), acc);
             }
         }
         acc.Store(y);

@@ -61,7 +61,6 @@ public static unsafe partial class DotQ4_0Q8_0
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var spread01 = IntDotAvx512.SpreadRows(0);
         var spread23 = IntDotAvx512.SpreadRows(2);
         var shifts = IntDotAvx512.NibbleShifts();
@@ -74,7 +73,7 @@ public static unsafe partial class DotQ4_0Q8_0
             IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, ow = b0 * Q4, oa = b0 * Q8; k < count; k++, ow += Q4, oa += Q8)
             {
-                var d = (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
+                var d = (IntDotAvx2.Halves4(w + ow, rowBytes) * Vector128.Create(da[k])).ToVector256Unsafe().ToVector512Unsafe();
                 var av = IntDotAvx512.Both(a + oa + 2);
                 var e = IntDotAvx512.Eights(av);
                 var l01 = IntDotAvx512.Q4Lanes(IntDotAvx512.Nibbles2(w + ow + 2, w1 + ow + 2, shifts), av, e);
@@ -188,7 +187,6 @@ public static unsafe partial class DotQ4_0Q8_0
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
         int nb = n / BlockQ4_0.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
-        var rows = IntDotAvx2.GroupOffsets((int)rowBytes, 8);
         long rb = rowBytes;
         byte* w8 = w + 8 * rb;
         var acc = Vector512<float>.Zero;
@@ -208,7 +206,7 @@ public static unsafe partial class DotQ4_0Q8_0
                 var v2 = Four(p + 2 * rb, rb, alo, ahi, e);
                 var v3 = Four(p + 3 * rb, rb, alo, ahi, e);
                 var sumi = Avx512F.ConvertToVector512Single(IntDotAvx512.Reduce4(v0, v1, v2, v3));   // rows 0..15
-                var dw = Avx512F.InsertVector256(IntDotAvx2.Halves8(w + ow, rows).ToVector512Unsafe(), IntDotAvx2.Halves8(w8 + ow, rows), 1);
+                var dw = Avx512F.InsertVector256(IntDotAvx2.Halves8(w + ow, rb, 8).ToVector512Unsafe(), IntDotAvx2.Halves8(w8 + ow, rb, 8), 1);
                 acc = Avx512F.FusedMultiplyAdd(sumi, dw * Vector512.Create(da[k]), acc);
             }
         }
@@ -243,11 +241,10 @@ public static unsafe partial class DotQ4_0Q8_0
         {
             // dw[16k + i] = fp32 scale of block k of tile row i.
             float* dw = stackalloc float[16 * nb];
-            var rows = IntDotAvx2.GroupOffsets((int)rb, 8);
             for (int k = 0; k < nb; k++)
             {
-                IntDotAvx2.Halves8(w + k * Q4, rows).Store(dw + 16 * k);
-                IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rows).Store(dw + 16 * k + 8);
+                IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store(dw + 16 * k);
+                IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store(dw + 16 * k + 8);
             }
             float* da = stackalloc float[4 * IntDotAvx2.Group];
             var mask = Vector512.Create((byte)0x0F);

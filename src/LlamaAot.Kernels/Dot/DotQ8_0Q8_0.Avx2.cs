@@ -27,15 +27,13 @@ internal static unsafe class IntDotAvx2
     public const int Q4 = 18;        // sizeof(BlockQ4_0): fp16 d, 16 bytes of nibbles
     public const int Group = 8;      // blocks whose scales are converted together
 
-    /// <summary>Eight fp16 values at p + offsets[k] (4 readable bytes there) → fp32, exactly as Fp16.ToFloat.</summary>
+    /// <summary>The fp16 values p[k·stride], k &lt; 4 → fp32, from scalar loads (see Halves8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Halves8(byte* p, Vector256<int> offsets) =>
-        Fp16Vector.HalfHiToSingleArith(X86.Avx2.GatherVector256((int*)p, offsets, 1) << 16);
-
-    /// <summary>Four fp16 values at p + offsets[k] → fp32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Halves4(byte* p, Vector128<int> offsets) =>
-        Fp16Vector.HalfHiToSingleArith(X86.Avx2.GatherVector128((int*)p, offsets, 1) << 16);
+    public static Vector128<float> Halves4(byte* p, long stride)
+    {
+        ulong h = *(ushort*)p | (ulong)*(ushort*)(p + stride) << 16 | (ulong)*(ushort*)(p + 2 * stride) << 32 | (ulong)*(ushort*)(p + 3 * stride) << 48;
+        return Fp16Vector.HalfHiToSingleArith(Sse41.ConvertToVector128Int32(Vector128.CreateScalar(h).AsUInt16()) << 16);
+    }
 
     /// <summary>Offsets of the scales of a group of up to eight blocks `stride` apart; lanes past `count` repeat the
     /// last block, so a short group never reads past its last block.</summary>
@@ -46,7 +44,8 @@ internal static unsafe class IntDotAvx2
     /// <summary>The fp16 values p[k·stride], k &lt; 8 (k clamped to count − 1, so a short group never reads past its
     /// last block) → fp32, without a gather: eight scalar loads packed into two 64-bit words. On Zen 4 a vpgatherdd
     /// per eight blocks cost the single-row dots about 3 cycles a block — half their time (measured: Q4_0 decode
-    /// 8.8 → 15 GB/s with the scales taken out of the gather).</summary>
+    /// 8.8 → 15 GB/s with the scales taken out of the gather). The multi-row kernels use it too: under qemu's AVX2
+    /// emulation (the CI's Haswell run) their gathered scales came out wrong in every lane but the first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Halves8(byte* p, long stride, int count)
     {
@@ -226,7 +225,6 @@ public static unsafe partial class DotQ8_0Q8_0
         int nb = n / BlockQ8_0.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
         float* d = stackalloc float[4];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
@@ -238,7 +236,7 @@ public static unsafe partial class DotQ8_0Q8_0
             IntDotAvx2.Halves8(a + b0 * Q8, Q8, count).Store(da);
             for (int k = 0, o = b0 * Q8; k < count; k++, o += Q8)
             {
-                (IntDotAvx2.Halves4(w + o, rows) * Vector128.Create(da[k])).Store(d);
+                (IntDotAvx2.Halves4(w + o, rowBytes) * Vector128.Create(da[k])).Store(d);
                 var av = Vector256.Load((sbyte*)(a + o + 2));
                 var l0 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w + o + 2)), av);
                 var l1 = IntDotAvx2.Q8Lanes(Vector256.Load((sbyte*)(w1 + o + 2)), av);

@@ -149,7 +149,6 @@ internal static unsafe class OffsetDotAvx2<T> where T : struct, IOffsetBlockAvx2
         int nb = n / LegacyOrder.QK;
         float* da = stackalloc float[IntDotAvx2.Group];
         float* d = stackalloc float[4];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
@@ -161,7 +160,7 @@ internal static unsafe class OffsetDotAvx2<T> where T : struct, IOffsetBlockAvx2
             IntDotAvx2.Halves8(a + b0 * A, A, count).Store(da);
             for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
             {
-                (IntDotAvx2.Halves4(w + ow, rows) * Vector128.Create(da[k])).Store(d);
+                (IntDotAvx2.Halves4(w + ow, rowBytes) * Vector128.Create(da[k])).Store(d);
                 var yv = Vector256.Load((sbyte*)(a + oa + 2));
                 var e = T.Offsets(yv);
                 var l0 = LegacyAvx2.OffsetLanes(T.Values(w + ow), yv, e);
