@@ -5,7 +5,8 @@
 //   order; Rows4 pairs the same block of two rows in one zmm (one 512-bit fma per two row chains).
 //   Blockwise order: the single row forms eight blocks' sumi with one transpose-and-add (Reduce4) and runs the
 //   scalar fma chain in block order; BlockwiseRows16 puts four rows' nibbles in the four quarters of a zmm, so after
-//   Reduce4 float lane r is row r's sumi and one zmm fma advances sixteen row chains.
+//   Reduce4 float lane r is row r's sumi and one zmm fma advances sixteen row chains. Decode (batch 1) goes through
+//   DotQ4_0Q8_0.Decode.cs with DecodeRowAvx512, which picks a group's nibbles and scales out of its bytes by vpermt2b.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -5,8 +5,9 @@
 //   unsigned byte, so every weight byte works; the activation must be in [-127, 127] (negating -128 overflows),
 //   which QuantizeQ8_0 guarantees. Pair sums stay ≤ 2·128·127 < 2^15, so vpmaddubsw never saturates.
 //   Float part: one fma per lane per block in block order into one ymm accumulator, then Hsum8 — the spec itself.
-//   Scales: fp16 → fp32 for a group of 8 blocks at once (one gather, converted with Fp16Vector), d = d_w · d_a kept
-//   on the stack for the loop's broadcasts. The multi-row kernels gather the rows' scales of one block instead. No
+//   Scales: fp16 → fp32 for a group of 8 blocks at once (scalar loads packed into a vector, converted with
+//   Fp16Vector), d = d_w · d_a kept on the stack for the loop's broadcasts. The multi-row kernels load the rows'
+//   scales of one block the same way (Halves4/Halves8 by stride; no vpgatherdd, see Halves8). No
 //   kernel calls out while its accumulators are live: vector registers are caller-saved, and a call in the loop nest
 //   made the JIT keep the accumulators in memory, turning the fma chain into a store-load chain (2x slower).
 //   The single row is bound by its fma chain (4 cycles a block on Zen 4); Rows4 runs four independent chains against
