@@ -55,10 +55,11 @@ public static unsafe partial class DotQ4_KQ8_K
             var lanes = LanesAvx2(x, y, sm);
             var mins = MinsAvx2(y, sm);
             var dd = HalfScales(x, y->D, y->D);                  // (d_w·d_a, dmin_w·d_a, 0, 0)
-            int sumi = Vector128.Sum(lanes.GetLower() + lanes.GetUpper());
-            int summ = Vector128.Sum(mins);
-            acc = MathF.FusedMultiplyAdd(sumi, dd.ToScalar(), acc);
-            accm = MathF.FusedMultiplyAdd(summ, dd.GetElement(1), accm);
+            // (sumi, summ, sumi, summ) from two horizontal adds, both converted at once.
+            var h = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), mins);
+            var f = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h));
+            acc = MathF.FusedMultiplyAdd(f.ToScalar(), dd.ToScalar(), acc);
+            accm = MathF.FusedMultiplyAdd(f.GetElement(1), dd.GetElement(1), accm);
         }
         return acc - accm;
     }
