@@ -17,6 +17,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
 
@@ -64,14 +65,102 @@ public static unsafe partial class DotQ4_KQ8_K
         return acc - accm;
     }
 
+    /// <summary>y[j·yStride] = Avx2Blockwise(w, a + j·actStride, n) for j &lt; 4, bit for bit: the prompt kernel. Each
+    /// super-block's scales, mins, nibbles and scale broadcasts are unpacked once for four activation rows.</summary>
+    public static void Avx2BlockwiseActs4(byte* w, byte* a, long actStride, int n, float* y, long yStride)
+    {
+        if (!X86.Avx2.IsSupported || !Fma.IsSupported)
+        {
+            for (int j = 0; j < 4; j++) y[j * yStride] = ReferenceBlockwise(w, a + j * actStride, n);
+            return;
+        }
+        var x = (BlockQ4_K*)w;
+        var y0 = (BlockQ8_K*)a;
+        var y1 = (BlockQ8_K*)(a + actStride);
+        var y2 = (BlockQ8_K*)(a + 2 * actStride);
+        var y3 = (BlockQ8_K*)(a + 3 * actStride);
+        float acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, accm0 = 0, accm1 = 0, accm2 = 0, accm3 = 0;
+        for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y0++, y1++, y2++, y3++)
+        {
+            var sm = ScalesAndMins(x);
+            var s16 = X86.Avx2.ConvertToVector256Int16(sm);
+            var sd = X86.Avx2.Permute2x128(s16, s16, 0x00).AsByte();
+            Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
+            Acts4Group(x->Qs, y0->Qs, y1->Qs, y2->Qs, y3->Qs, sd, 0, ref l0, ref l1, ref l2, ref l3);
+            Acts4Group(x->Qs + 32, y0->Qs + 64, y1->Qs + 64, y2->Qs + 64, y3->Qs + 64, sd, 1, ref l0, ref l1, ref l2, ref l3);
+            Acts4Group(x->Qs + 64, y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, sd, 2, ref l0, ref l1, ref l2, ref l3);
+            Acts4Group(x->Qs + 96, y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, sd, 3, ref l0, ref l1, ref l2, ref l3);
+            var halves = WidenScales(x);
+            Finish(y0, sm, halves, l0, ref acc0, ref accm0);
+            Finish(y1, sm, halves, l1, ref acc1, ref accm1);
+            Finish(y2, sm, halves, l2, ref acc2, ref accm2);
+            Finish(y3, sm, halves, l3, ref acc3, ref accm3);
+        }
+        y[0] = acc0 - accm0;
+        y[yStride] = acc1 - accm1;
+        y[2 * yStride] = acc2 - accm2;
+        y[3 * yStride] = acc3 - accm3;
+
+        // Avx2Blockwise's per-block tail for one activation row: its mins, its two integers, its two fma chains.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Finish(BlockQ8_K* y, Vector128<byte> sm, Vector128<float> halves, Vector256<int> lanes, ref float acc, ref float accm)
+        {
+            var dd = halves * Vector128.Create(y->D, y->D, 0, 0);
+            var h = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(y, sm));
+            var f = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h));
+            acc = MathF.FusedMultiplyAdd(f.ToScalar(), dd.ToScalar(), acc);
+            accm = MathF.FusedMultiplyAdd(f.GetElement(1), dd.GetElement(1), accm);
+        }
+    }
+
+    /// <summary>GroupAvx2 for four activation rows sharing one unpacking of the weight's nibbles and scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acts4Group(byte* qs, sbyte* q0, sbyte* q1, sbyte* q2, sbyte* q3, Vector256<byte> sd, [ConstantExpected] int g,
+        ref Vector256<int> l0, ref Vector256<int> l1, ref Vector256<int> l2, ref Vector256<int> l3)
+    {
+        var lowNibble = Vector256.Create((byte)0x0F);
+        var q = Vector256.Load(qs);
+        var lo = q & lowNibble;
+        var hi = (q.AsUInt16() >>> 4).AsByte() & lowNibble;
+        var s0 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16();
+        var s1 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16();
+        l0 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q0)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q0 + 32)), s1);
+        l1 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q1)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q1 + 32)), s1);
+        l2 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q2)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q2 + 32)), s1);
+        l3 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q3)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q3 + 32)), s1);
+    }
+
+    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): decode by the single row; prompts
+    /// four activation rows per pass over a weight row (Avx2BlockwiseActs4), within batch tiles of 64 activation rows
+    /// that stay in cache while the weight rows stream past.</summary>
+    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end)
+    {
+        const int BatchTile = 64;
+        for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
+        {
+            int b1 = Math.Min(m->Batch, b0 + BatchTile);
+            for (int r = start; r < end; r++)
+            {
+                byte* w = m->W + r * m->RowBytes;
+                int b = b0;
+                for (; b + 4 <= b1; b += 4)
+                    Avx2BlockwiseActs4(w, m->Act + b * m->ActRowBytes, m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r, m->YStride);
+                for (; b < b1; b++) m->Y[b * m->YStride + r] = Avx2Blockwise(w, m->Act + b * m->ActRowBytes, m->Cols);
+            }
+        }
+    }
+
     /// <summary>(d_a1·fp32(d_w), d_a2·fp32(dmin_w), ·, ·) from the block's two fp16 fields; portable Vector128
     /// operators only, so every path shares it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> HalfScales(BlockQ4_K* x, float da1, float da2)
+    private static Vector128<float> HalfScales(BlockQ4_K* x, float da1, float da2) => WidenScales(x) * Vector128.Create(da1, da2, 0, 0);
+
+    /// <summary>(fp32(d_w), fp32(dmin_w), 0, 0): both fp16 fields from one 32-bit load.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> WidenScales(BlockQ4_K* x)
     {
         int both = *(int*)x;                                      // D in the low half, DMin in the high half
-        var halves = Fp16Vector.HalfHiToSingleArith(Vector128.Create(both << 16, both, 0, 0));
-        return halves * Vector128.Create(da1, da2, 0, 0);
+        return Fp16Vector.HalfHiToSingleArith(Vector128.Create(both << 16, both, 0, 0));
     }
 
     /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4); portable,

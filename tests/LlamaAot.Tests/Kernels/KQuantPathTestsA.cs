@@ -10,6 +10,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 
 using static LlamaAot.Tests.Kernels.KernelTestKit;
@@ -159,6 +160,50 @@ public unsafe class KQuantPathTestsA : IDisposable
     [Theory]
     [MemberData(nameof(Paths))]
     public void Q4_KBlockwiseDotMatchesReferenceBlockwise(string path) => CheckDots(path, Kind.Q4_KBlockwise);
+
+    [Fact]
+    public void Q4_KBlockwiseGemmMatchesReferenceBlockwiseForEveryRangeAndBatch()
+    {
+        // The AVX2 product (also the AVX-512 table's): batches that leave 0..3 activation rows after the groups of
+        // four, ranges that start and end anywhere; every output is ReferenceBlockwise's bits, nothing outside it.
+        if (!Avx2.IsSupported || !Fma.IsSupported) return;   // (the Reference fallback is what the other paths run)
+        const int Blocks = 3, Rows = 16;
+        int n = Blocks * QK;
+        long rowBytes = Blocks * sizeof(BlockQ4_K), actBytes = Blocks * sizeof(BlockQ8_K);
+        var rng = new Random(41);
+        foreach (int batch in new[] { 1, 3, 4, 6, 9, 70 })
+        {
+            foreach (var fill in new[] { Fill.Random, Fill.Quantized, Fill.Extreme, Fill.SpecialScales })
+            {
+                byte* w = Row((int)(Rows * rowBytes), 1);
+                byte* act = Row((int)(batch * actBytes), 2);
+                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, Kind.Q4_KBlockwise, fill, rng);
+                for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, fill, rng);
+                const long YStride = Rows + 3;
+                float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
+                foreach (var (start, end) in new[] { (0, Rows), (3, 11), (5, 5) })
+                {
+                    for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
+                    var m = new MatMulArgs
+                    {
+                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
+                        Y = y, YStride = YStride, Dot = &DotQ4_KQ8_K.ReferenceBlockwise,
+                    };
+                    DotQ4_KQ8_K.GemmAvx2Blockwise(&m, start, end);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int r = 0; r < Rows; r++)
+                        {
+                            float got = y[b * YStride + r];
+                            string what = $"Q4_K gemm rows [{start}, {end}) batch {batch} {fill}: y[{b}, {r}]";
+                            if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
+                            else AssertSame(DotQ4_KQ8_K.ReferenceBlockwise(w + r * rowBytes, act + b * actBytes, n), got, what);
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     private void CheckDots(string path, Kind k)
     {
