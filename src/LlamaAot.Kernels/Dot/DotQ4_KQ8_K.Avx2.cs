@@ -53,16 +53,22 @@ public static unsafe partial class DotQ4_KQ8_K
         for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y++)
         {
             var sm = ScalesAndMins(x);
-            var lanes = LanesAvx2(x, y, sm);
-            var mins = MinsAvx2(y, sm);
-            var dd = HalfScales(x, y->D, y->D);                  // (d_w·d_a, dmin_w·d_a, 0, 0)
-            // (sumi, summ, sumi, summ) from two horizontal adds, both converted at once.
-            var h = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), mins);
-            var f = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h));
-            acc = MathF.FusedMultiplyAdd(f.ToScalar(), dd.ToScalar(), acc);
-            accm = MathF.FusedMultiplyAdd(f.GetElement(1), dd.GetElement(1), accm);
+            BlockwiseStep(y, sm, WidenScales(x), LanesAvx2(x, y, sm), ref acc, ref accm);
         }
         return acc - accm;
+    }
+
+    /// <summary>The blockwise spec's step for one super-block and one activation row: the lanes and the mins summed to
+    /// two integers (two vphaddd, one conversion), then acc = fma(sumi, d_w·d_a, acc) and accm = fma(summ,
+    /// dmin_w·d_a, accm). halves = WidenScales(x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockwiseStep(BlockQ8_K* y, Vector128<byte> sm, Vector128<float> halves, Vector256<int> lanes, ref float acc, ref float accm)
+    {
+        var dd = halves * Vector128.Create(y->D, y->D, 0, 0);
+        var h = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(y, sm));
+        var f = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h));   // (sumi, summ, sumi, summ)
+        acc = MathF.FusedMultiplyAdd(f.ToScalar(), dd.ToScalar(), acc);
+        accm = MathF.FusedMultiplyAdd(f.GetElement(1), dd.GetElement(1), accm);
     }
 
     /// <summary>y[j·yStride] = Avx2Blockwise(w, a + j·actStride, n) for j &lt; 4, bit for bit: the prompt kernel. Each
@@ -91,26 +97,15 @@ public static unsafe partial class DotQ4_KQ8_K
             Acts4Group(x->Qs + 64, y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, sd, 2, ref l0, ref l1, ref l2, ref l3);
             Acts4Group(x->Qs + 96, y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, sd, 3, ref l0, ref l1, ref l2, ref l3);
             var halves = WidenScales(x);
-            Finish(y0, sm, halves, l0, ref acc0, ref accm0);
-            Finish(y1, sm, halves, l1, ref acc1, ref accm1);
-            Finish(y2, sm, halves, l2, ref acc2, ref accm2);
-            Finish(y3, sm, halves, l3, ref acc3, ref accm3);
+            BlockwiseStep(y0, sm, halves, l0, ref acc0, ref accm0);
+            BlockwiseStep(y1, sm, halves, l1, ref acc1, ref accm1);
+            BlockwiseStep(y2, sm, halves, l2, ref acc2, ref accm2);
+            BlockwiseStep(y3, sm, halves, l3, ref acc3, ref accm3);
         }
         y[0] = acc0 - accm0;
         y[yStride] = acc1 - accm1;
         y[2 * yStride] = acc2 - accm2;
         y[3 * yStride] = acc3 - accm3;
-
-        // Avx2Blockwise's per-block tail for one activation row: its mins, its two integers, its two fma chains.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Finish(BlockQ8_K* y, Vector128<byte> sm, Vector128<float> halves, Vector256<int> lanes, ref float acc, ref float accm)
-        {
-            var dd = halves * Vector128.Create(y->D, y->D, 0, 0);
-            var h = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(y, sm));
-            var f = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h));
-            acc = MathF.FusedMultiplyAdd(f.ToScalar(), dd.ToScalar(), acc);
-            accm = MathF.FusedMultiplyAdd(f.GetElement(1), dd.GetElement(1), accm);
-        }
     }
 
     /// <summary>GroupAvx2 for four activation rows sharing one unpacking of the weight's nibbles and scales.</summary>
@@ -118,16 +113,11 @@ public static unsafe partial class DotQ4_KQ8_K
     private static void Acts4Group(byte* qs, sbyte* q0, sbyte* q1, sbyte* q2, sbyte* q3, Vector256<byte> sd, [ConstantExpected] int g,
         ref Vector256<int> l0, ref Vector256<int> l1, ref Vector256<int> l2, ref Vector256<int> l3)
     {
-        var lowNibble = Vector256.Create((byte)0x0F);
-        var q = Vector256.Load(qs);
-        var lo = q & lowNibble;
-        var hi = (q.AsUInt16() >>> 4).AsByte() & lowNibble;
-        var s0 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16();
-        var s1 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16();
-        l0 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q0)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q0 + 32)), s1);
-        l1 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q1)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q1 + 32)), s1);
-        l2 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q2)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q2 + 32)), s1);
-        l3 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q3)), s0) + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q3 + 32)), s1);
+        var u = new GroupUnpacked(qs, sd, g);
+        l0 += u.Lanes(q0);
+        l1 += u.Lanes(q1);
+        l2 += u.Lanes(q2);
+        l3 += u.Lanes(q3);
     }
 
     /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): decode by the single row; prompts
@@ -200,15 +190,31 @@ public static unsafe partial class DotQ4_KQ8_K
     /// <summary>Lanes of chunks 2g (low nibbles) and 2g+1 (high nibbles), each times its scale broadcast from sd by a
     /// vpshufb with the constant word index.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> GroupAvx2(byte* qs, sbyte* q8, Vector256<byte> sd, [ConstantExpected] int g)
+    private static Vector256<int> GroupAvx2(byte* qs, sbyte* q8, Vector256<byte> sd, [ConstantExpected] int g) =>
+        new GroupUnpacked(qs, sd, g).Lanes(q8);
+
+    /// <summary>Group g's nibbles (chunk 2g low, 2g+1 high) and their two scales broadcast to int16, unpacked once
+    /// however many activation rows use them.</summary>
+    private readonly struct GroupUnpacked
     {
-        var lowNibble = Vector256.Create((byte)0x0F);
-        var q = Vector256.Load(qs);
-        var lo = q & lowNibble;
-        var hi = (q.AsUInt16() >>> 4).AsByte() & lowNibble;
-        var s0 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16();
-        var s1 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16();
-        return X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8)), s0)
-            + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 32)), s1);
+        private readonly Vector256<byte> _lo, _hi;
+        private readonly Vector256<short> _s0, _s1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public GroupUnpacked(byte* qs, Vector256<byte> sd, [ConstantExpected] int g)
+        {
+            var lowNibble = Vector256.Create((byte)0x0F);
+            var q = Vector256.Load(qs);
+            _lo = q & lowNibble;
+            _hi = (q.AsUInt16() >>> 4).AsByte() & lowNibble;
+            _s0 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16();
+            _s1 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16();
+        }
+
+        /// <summary>The group's lanes against one activation row's 64 quants at q8.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Lanes(sbyte* q8) =>
+            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_lo, Vector256.Load(q8)), _s0)
+            + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_hi, Vector256.Load(q8 + 32)), _s1);
     }
 }
