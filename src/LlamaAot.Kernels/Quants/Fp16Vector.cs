@@ -100,6 +100,22 @@ internal static class Fp16Vector
         return r | ((u >>> 16) & Vector512.Create(0x8000));
     }
 
+    /// <summary>x rounded to the nearest fp16 value (ties to even) and kept as fp32, exactly as Fp16.Round: the
+    /// narrowing above without the repacking, so an fp16 accumulator can live in fp32 registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RoundToHalf(Vector512<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector512.Create(0x7fffffff);
+        var normal = (a + Vector512.Create(0xfff) + ((a >>> 13) & Vector512<int>.One)) & Vector512.Create(~0x1fff);
+        var half = Vector512.Create(Half05).AsSingle();
+        var sub = ((a.AsSingle() + half) - half).AsInt32();
+        var r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(MinNormal)), sub, normal);
+        r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(Overflow)), Vector512.Create(F32Inf), r) | (u & Vector512.Create(SignBit));
+        var nan = (u & Vector512.Create(~0x1fff)) | Vector512.Create(QuietBit);
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(F32Inf)), nan, r).AsSingle();
+    }
+
     /// <summary>fp32 → bf16 bits in the low half of each lane, exactly as Fp16.FloatToBF16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> SingleToBF16(Vector512<float> x)
@@ -165,6 +181,20 @@ internal static class Fp16Vector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> RoundToHalf(Vector256<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector256.Create(0x7fffffff);
+        var normal = (a + Vector256.Create(0xfff) + ((a >>> 13) & Vector256<int>.One)) & Vector256.Create(~0x1fff);
+        var half = Vector256.Create(Half05).AsSingle();
+        var sub = ((a.AsSingle() + half) - half).AsInt32();
+        var r = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(MinNormal)), sub, normal);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(a, Vector256.Create(Overflow)), Vector256.Create(F32Inf), r) | (u & Vector256.Create(SignBit));
+        var nan = (u & Vector256.Create(~0x1fff)) | Vector256.Create(QuietBit);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(a, Vector256.Create(F32Inf)), nan, r).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> SingleToBF16(Vector256<float> x)
     {
         var u = x.AsInt32();
@@ -225,6 +255,20 @@ internal static class Fp16Vector
         var nan = ((a >>> 13) & Vector128.Create(0x3ff)) | Vector128.Create(0x7e00);
         r = Vector128.ConditionalSelect(Vector128.GreaterThan(a, Vector128.Create(F32Inf)), nan, r);
         return r | ((u >>> 16) & Vector128.Create(0x8000));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> RoundToHalf(Vector128<float> x)
+    {
+        var u = x.AsInt32();
+        var a = u & Vector128.Create(0x7fffffff);
+        var normal = (a + Vector128.Create(0xfff) + ((a >>> 13) & Vector128<int>.One)) & Vector128.Create(~0x1fff);
+        var half = Vector128.Create(Half05).AsSingle();
+        var sub = ((a.AsSingle() + half) - half).AsInt32();
+        var r = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(MinNormal)), sub, normal);
+        r = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(a, Vector128.Create(Overflow)), Vector128.Create(F32Inf), r) | (u & Vector128.Create(SignBit));
+        var nan = (u & Vector128.Create(~0x1fff)) | Vector128.Create(QuietBit);
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(a, Vector128.Create(F32Inf)), nan, r).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

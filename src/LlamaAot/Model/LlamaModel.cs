@@ -40,7 +40,8 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly float* _hb;      // (batch, n_ff) gate, then silu(gate)·up
     private readonly float* _hb2;     // (batch, n_ff) up
     private readonly float* _proj;    // (batch, dim) sub-layer output before the residual add
-    private readonly byte* _attnScratch; // (threads, 2 · head_dim) query in cache type + value accumulator, per thread
+    private readonly byte* _attnScratch; // (threads, _attnScratchStride): FlashAttention's scratch, per thread
+    private readonly long _attnScratchStride;
     private readonly WorkerPool _pool;
     private readonly MatMulJob* _mm;  // parallel-region parameters, reused by every call
     private readonly ConvertJob* _cv;
@@ -78,7 +79,8 @@ public sealed unsafe class LlamaModel : IDisposable
         _hb2 = Alloc<float>((long)b * c.FeedForwardLength);
         _proj = Alloc<float>((long)b * c.EmbeddingLength);
         _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount(), options.Affinity);
-        _attnScratch = (byte*)Alloc<float>(2L * c.HeadDim * _pool.ThreadCount);
+        _attnScratchStride = (FlashAttention.ScratchBytes(c.HeadCount / c.HeadCountKv, c.HeadDim) + 63) & ~63L;
+        _attnScratch = Alloc<byte>(_attnScratchStride * _pool.ThreadCount);
         _mm = Alloc<MatMulJob>(1);
         _cv = Alloc<ConvertJob>(1);
         _aj = Alloc<AttentionJob>(1);
@@ -274,7 +276,7 @@ public sealed unsafe class LlamaModel : IDisposable
             Q = _q, Out = _attn, Tokens = n, Pos = pos, Heads = c.HeadCount, Group = c.HeadCount / c.HeadCountKv,
             HeadDim = c.HeadDim, QDim = c.QDim, KvDim = c.KvDim, Scale = 1f / MathF.Sqrt(c.HeadDim),
             Keys = Cache.Key(layer, 0), Values = Cache.Value(layer, 0), ElementSize = Cache.ElementSize,
-            Scratch = _attnScratch, KeyDot = _k[cacheType].VecDot, QToCache = _k[cacheType].FromFloat, Attend = _k.Attention,
+            Scratch = _attnScratch, ScratchStride = _attnScratchStride, KeyDot = _k[cacheType].VecDot, QToCache = _k[cacheType].FromFloat, Attend = _k.Attention,
         };
         _pool.Run(&AttentionJob.Work, _aj);
     }

@@ -56,32 +56,34 @@ internal unsafe struct AttentionJob
     public float Scale;
     public byte* Keys;          // cache of this layer: (ctx, kv_dim)
     public byte* Values;
-    public byte* Scratch;       // (threads, 2 · head_dim · 4 bytes)
+    public byte* Scratch;       // (threads, ScratchStride)
+    public long ScratchStride;  // FlashAttention.ScratchBytes(Group, HeadDim), rounded up to 64
     public delegate*<byte*, byte*, int, float> KeyDot;
     public delegate*<float*, byte*, int, void> QToCache;
     public delegate*<Kernels.Ops.AttentionArgs*, void> Attend;
 
+    /// <summary>One unit is a (token, kv head) pair: the kv head's group of query heads, attended in one pass over
+    /// the cache. Units are dealt out round robin, so the long causal rows of late tokens spread over every thread.</summary>
     public static void Work(void* ctx, int ith, int nth)
     {
         var j = (AttentionJob*)ctx;
-        var (start, end) = WorkerPool.Split(j->Tokens * j->Heads, ith, nth);
-        int hd = j->HeadDim, es = j->ElementSize;
-        byte* scratch = j->Scratch + (long)ith * 2 * hd * 4;
+        int hd = j->HeadDim, es = j->ElementSize, kvHeads = j->Heads / j->Group;
         Kernels.Ops.AttentionArgs a;
+        a.Heads = j->Group;
+        a.HeadStride = hd;
         a.RowBytes = (long)j->KvDim * es;
         a.HeadDim = hd;
         a.Scale = j->Scale;
         a.F16 = es == 2;
-        a.QueryScratch = scratch;
-        a.AccScratch = (float*)(scratch + hd * 4);
+        a.Scratch = j->Scratch + ith * j->ScratchStride;
         a.KeyDot = j->KeyDot;
         a.QueryToCache = j->QToCache;
-        for (int unit = start; unit < end; unit++)
+        for (int unit = ith; unit < j->Tokens * kvHeads; unit += nth)
         {
-            int b = unit / j->Heads, h = unit % j->Heads;
-            long kvOff = (long)(h / j->Group) * hd * es;
-            a.Query = j->Q + (long)b * j->QDim + h * hd;
-            a.Output = j->Out + (long)b * j->QDim + h * hd;
+            int b = unit / kvHeads, kvh = unit % kvHeads;
+            long kvOff = (long)kvh * hd * es;
+            a.Query = j->Q + (long)b * j->QDim + kvh * j->Group * hd;
+            a.Output = j->Out + (long)b * j->QDim + kvh * j->Group * hd;
             a.Keys = j->Keys + kvOff;
             a.Values = j->Values + kvOff;
             a.Positions = j->Pos + b + 1;   // causal: token b sees positions 0..pos+b

@@ -275,6 +275,32 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Rounding_to_half_in_fp32_equals_the_scalar_round_trip_at_every_width()
+    {
+        // RoundToHalf keeps FlashAttention's fp16 accumulators in fp32: every sign/exponent/top-mantissa pattern with
+        // low bits at and around fp16's rounding point (bit 12) and a random one, which covers fp16 subnormals,
+        // overflow to inf, inf and NaN payloads.
+        uint[] lows = [0x0000, 0x0001, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x7fff, 0x8000, 0xffff];
+        var rng = new Random(12);
+        for (uint hi = 0; hi < 65536; hi++)
+        {
+            for (int j = 0; j <= lows.Length; j++)
+            {
+                uint lo = j < lows.Length ? lows[j] : (uint)rng.Next(65536);
+                float x = BitConverter.UInt32BitsToSingle(hi << 16 | lo);
+                uint want = Bits(Fp16.Round(x));
+                uint[] got =
+                [
+                    Bits(Fp16Vector.RoundToHalf(Vector128.Create(x)).GetElement(2)),
+                    Bits(Fp16Vector.RoundToHalf(Vector256.Create(x)).GetElement(5)),
+                    Bits(Fp16Vector.RoundToHalf(Vector512.Create(x)).GetElement(13)),
+                ];
+                foreach (uint g in got) Assert.True(want == g, $"0x{hi << 16 | lo:x8}: expected 0x{want:x8} got 0x{g:x8}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void Float_to_half_rows_round_exactly_like_the_scalar_casts(string path)
@@ -502,11 +528,14 @@ public unsafe class FloatPathTests : IDisposable
             {
                 foreach (int positions in new[] { 0, 1, 2, 5, 33, 130 })
                 {
+                    // Groups of one, three and eight query heads per kv head (eight as in TinyLlama).
+                    int heads = new[] { 1, 3, 8 }[(hd + positions) % 3];
                     int size = f16 ? 2 : 4;
                     long rowBytes = (hd + 5) * size;   // rows strided as in a cache holding several heads
                     byte* keys = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 0);
                     byte* values = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 1);
-                    float* q = (float*)Row(hd, 4, 2);
+                    int stride = hd + 2;                // query heads strided, not packed
+                    float* q = (float*)Row(stride * heads, 4, 2);
                     for (int t = 0; t < positions; t++)
                     {
                         for (int i = 0; i < hd; i++)
@@ -526,27 +555,40 @@ public unsafe class FloatPathTests : IDisposable
                             }
                         }
                     }
-                    for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+                    for (int i = 0; i < stride * heads; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
 
-                    float* want = Attend(path: "reference", f16, keys, values, rowBytes, positions, hd, q);
-                    float* got = Attend(path, f16, keys, values, rowBytes, positions, hd, q);
-                    for (int i = 0; i < hd; i++)
+                    float* want = Attend(path: "reference", f16, keys, values, rowBytes, positions, hd, q, heads, stride);
+                    float* got = Attend(path, f16, keys, values, rowBytes, positions, hd, q, heads, stride);
+                    for (int g = 0; g < heads; g++)
                     {
-                        Assert.True(Bits(want[i]) == Bits(got[i]),
-                            $"{path} FlashAttention {(f16 ? "F16" : "F32")} hd={hd} positions={positions} at {i}: expected {want[i]:R} got {got[i]:R}");
+                        for (int i = 0; i < hd; i++)
+                        {
+                            long at = (long)g * stride + i;
+                            Assert.True(Bits(want[at]) == Bits(got[at]),
+                                $"{path} FlashAttention {(f16 ? "F16" : "F32")} hd={hd} positions={positions} head {g} of {heads} at {i}: expected {want[at]:R} got {got[at]:R}");
+                        }
+                    }
+                    if (positions > 1 && heads > 1)
+                    {
+                        // The heads of a group must not be copies of each other (a stride bug could make them so); one position
+                        // would give every head that position's value row.
+                        Assert.NotEqual(Bits(got[0]), Bits(got[(long)(heads - 1) * stride]));
                     }
                 }
             }
         }
     }
 
-    /// <summary>One attention call through a path's kernel, key dot and query conversion (the reference path uses the
-    /// scalar ones): the SIMD dots are bit-exact, so every path must give Reference's output.</summary>
-    private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int hd, float* q)
+    /// <summary>One attention call (a group of query heads sharing one kv head) through a path's kernel, key dot and
+    /// query conversion (the reference path uses the scalar ones): the SIMD dots are bit-exact, so every path must
+    /// give Reference's output.</summary>
+    private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int hd, float* q, int heads, int stride)
     {
         var args = new AttentionArgs
         {
             Query = q,
+            Heads = heads,
+            HeadStride = stride,
             Keys = keys,
             Values = values,
             RowBytes = rowBytes,
@@ -554,9 +596,8 @@ public unsafe class FloatPathTests : IDisposable
             HeadDim = hd,
             Scale = 1f / MathF.Sqrt(hd),
             F16 = f16,
-            QueryScratch = Row(hd, 4, 0),
-            AccScratch = (float*)Row(hd, 4, 0),
-            Output = (float*)Row(hd, 4, 1),
+            Scratch = Row((int)FlashAttention.ScratchBytes(heads, hd), 1, 0),
+            Output = (float*)Row(stride * heads, 4, 1),
             KeyDot = DotOf(path, f16 ? FloatType.F16 : FloatType.F32),
             QueryToCache = f16 ? ToF16Of(path) : &ConvertRow.ToF32,
         };
