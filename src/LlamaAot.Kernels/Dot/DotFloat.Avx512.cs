@@ -46,7 +46,8 @@ public static unsafe partial class DotF32F32
 {
     /// <summary>The AVX2 loop (two ymm per spec accumulator; same fmas, same result). F32 rows are bandwidth-bound and
     /// on Zen 4 the zmm form of this loop streamed ~20% slower from DRAM (15-19 vs 21-25 GB/s on 5632×2048, with or
-    /// without unrolling or software prefetch), so the 512-bit form is kept only as Avx512Zmm for measurement.</summary>
+    /// without unrolling or software prefetch), so the 512-bit form is kept as Avx512Zmm for
+    /// measurement and for rows already in L1 (FlashAttention's widened keys).</summary>
     public static float Avx512(byte* w, byte* a, int n) => Avx2(w, a, n);
 
     public static float Avx512Zmm(byte* w, byte* a, int n)

@@ -1,4 +1,5 @@
 // Flash attention, AVX2: FlashAttention.Avx512.cs with 8-lane loops.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -16,6 +17,7 @@ public static unsafe partial class FlashAttention
 
     private readonly struct Avx2Lanes : IAttentionLanes
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx2((byte*)x, (byte*)y, n);
 
         public static void Widen(ushort* h, float* f, int n)
@@ -25,6 +27,7 @@ public static unsafe partial class FlashAttention
             for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Scale(float* acc, int n, float ms, bool f16)
         {
             var vm = Vector256.Create(ms);
@@ -41,6 +44,7 @@ public static unsafe partial class FlashAttention
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Mad(float* acc, float* v, int n, float vs, bool f16)
         {
             var vv = Vector256.Create(vs);

@@ -1,5 +1,6 @@
 // Flash attention, AVX-512: FlashAttention.Grouped with 16-lane loops; an fp16 accumulator is rounded with
 // Fp16Vector.RoundToHalf after every update, so it holds what the spec's fp16 bits hold.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -17,6 +18,7 @@ public static unsafe partial class FlashAttention
 
     private readonly struct Avx512Lanes : IAttentionLanes
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx512Zmm((byte*)x, (byte*)y, n);
 
         public static void Widen(ushort* h, float* f, int n)
@@ -26,6 +28,7 @@ public static unsafe partial class FlashAttention
             for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Scale(float* acc, int n, float ms, bool f16)
         {
             var vm = Vector512.Create(ms);
@@ -42,6 +45,7 @@ public static unsafe partial class FlashAttention
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Mad(float* acc, float* v, int n, float vs, bool f16)
         {
             var vv = Vector512.Create(vs);

@@ -1,5 +1,6 @@
 // Flash attention, Vector128 (SSE or NEON through the portable API): FlashAttention.Avx512.cs with 4-lane loops; a
 // 128-bit load of 8 halves is widened in two steps.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.Quants;
@@ -16,6 +17,7 @@ public static unsafe partial class FlashAttention
 
     private readonly struct V128Lanes : IAttentionLanes
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.V128((byte*)x, (byte*)y, n);
 
         public static void Widen(ushort* h, float* f, int n)
@@ -30,6 +32,7 @@ public static unsafe partial class FlashAttention
             for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Scale(float* acc, int n, float ms, bool f16)
         {
             var vm = Vector128.Create(ms);
@@ -46,6 +49,7 @@ public static unsafe partial class FlashAttention
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Mad(float* acc, float* v, int n, float vs, bool f16)
         {
             var vv = Vector128.Create(vs);

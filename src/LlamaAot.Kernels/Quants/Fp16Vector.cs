@@ -101,13 +101,20 @@ internal static class Fp16Vector
     }
 
     /// <summary>x rounded to the nearest fp16 value (ties to even) and kept as fp32, exactly as Fp16.Round: the
-    /// narrowing above without the repacking, so an fp16 accumulator can live in fp32 registers.</summary>
+    /// narrowing above without the repacking, so an fp16 accumulator can live in fp32 registers. When no lane is an
+    /// fp16 subnormal, overflow, inf or NaN (the usual case) only the mantissa rounding runs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> RoundToHalf(Vector512<float> x)
     {
         var u = x.AsInt32();
         var a = u & Vector512.Create(0x7fffffff);
-        var normal = (a + Vector512.Create(0xfff) + ((a >>> 13) & Vector512<int>.One)) & Vector512.Create(~0x1fff);
+        var rounded = (u + Vector512.Create(0xfff) + ((u >>> 13) & Vector512<int>.One)) & Vector512.Create(~0x1fff);
+        if (Vector512.GreaterThanOrEqualAll((a - Vector512<int>.One).AsUInt32(), Vector512.Create((uint)MinNormal - 1)) &&
+            Vector512.LessThanAll(a, Vector512.Create(Overflow)))
+        {
+            return rounded.AsSingle();   // every lane zero or a normal fp16 value: no sign carry, no special case
+        }
+        var normal = rounded & Vector512.Create(0x7fffffff);
         var half = Vector512.Create(Half05).AsSingle();
         var sub = ((a.AsSingle() + half) - half).AsInt32();
         var r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(MinNormal)), sub, normal);
@@ -185,7 +192,13 @@ internal static class Fp16Vector
     {
         var u = x.AsInt32();
         var a = u & Vector256.Create(0x7fffffff);
-        var normal = (a + Vector256.Create(0xfff) + ((a >>> 13) & Vector256<int>.One)) & Vector256.Create(~0x1fff);
+        var rounded = (u + Vector256.Create(0xfff) + ((u >>> 13) & Vector256<int>.One)) & Vector256.Create(~0x1fff);
+        if (Vector256.GreaterThanOrEqualAll((a - Vector256<int>.One).AsUInt32(), Vector256.Create((uint)MinNormal - 1)) &&
+            Vector256.LessThanAll(a, Vector256.Create(Overflow)))
+        {
+            return rounded.AsSingle();   // every lane zero or a normal fp16 value: no sign carry, no special case
+        }
+        var normal = rounded & Vector256.Create(0x7fffffff);
         var half = Vector256.Create(Half05).AsSingle();
         var sub = ((a.AsSingle() + half) - half).AsInt32();
         var r = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(MinNormal)), sub, normal);
@@ -262,7 +275,13 @@ internal static class Fp16Vector
     {
         var u = x.AsInt32();
         var a = u & Vector128.Create(0x7fffffff);
-        var normal = (a + Vector128.Create(0xfff) + ((a >>> 13) & Vector128<int>.One)) & Vector128.Create(~0x1fff);
+        var rounded = (u + Vector128.Create(0xfff) + ((u >>> 13) & Vector128<int>.One)) & Vector128.Create(~0x1fff);
+        if (Vector128.GreaterThanOrEqualAll((a - Vector128<int>.One).AsUInt32(), Vector128.Create((uint)MinNormal - 1)) &&
+            Vector128.LessThanAll(a, Vector128.Create(Overflow)))
+        {
+            return rounded.AsSingle();   // every lane zero or a normal fp16 value: no sign carry, no special case
+        }
+        var normal = rounded & Vector128.Create(0x7fffffff);
         var half = Vector128.Create(Half05).AsSingle();
         var sub = ((a.AsSingle() + half) - half).AsInt32();
         var r = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(MinNormal)), sub, normal);
