@@ -20,6 +20,11 @@ public static unsafe partial class FlashAttention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx2((byte*)x, (byte*)y, n);
 
+        public static void Exp(float* x, float* y, int n)
+        {
+            for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i]);
+        }
+
         public static void Widen(ushort* h, float* f, int n)
         {
             int i = 0;

@@ -21,6 +21,8 @@ public static unsafe partial class FlashAttention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx512Zmm((byte*)x, (byte*)y, n);
 
+        public static void Exp(float* x, float* y, int n) => ExpLibm.Avx512(x, y, n);
+
         public static void Widen(ushort* h, float* f, int n)
         {
             int i = 0;

@@ -29,8 +29,8 @@ public unsafe struct AttentionArgs
 public static unsafe partial class FlashAttention
 {
     /// <summary>Scratch for one call: the group's queries and accumulators, one key and one value row (all fp32), and
-    /// each head's running maximum and sum.</summary>
-    public static long ScratchBytes(int heads, int headDim) => 4L * (2L * heads * headDim + 2L * headDim + 2L * heads);
+    /// each head's running maximum, sum and score, and the exps' arguments and results (padded to a multiple of 8).</summary>
+    public static long ScratchBytes(int heads, int headDim) => 4L * (2L * heads * headDim + 2L * headDim + 3L * heads + 2L * ((heads + 7) & ~7));
 
     /// <summary>Spec, for each head of the group on its own: M = −∞, S = 0, acc = 0; for each position t:
     /// s = dot(k_t, q)·scale; if s &gt; M then (ms = e^(M−s), M = s, acc = acc·ms, vs = 1) else (ms = 1, vs = e^(s−M));
@@ -98,7 +98,7 @@ public static unsafe partial class FlashAttention
     /// widened once. A product of two fp16 values is exact in fp32, so the fp32 dot over the widened rows (same
     /// order, same fmas) is the cache type's own dot. An fp16 accumulator is held in fp32 already rounded to fp16
     /// (Fp16Vector.RoundToHalf), the value the spec's fp16 bits hold. The exps are the spec's own calls, so the output
-    /// is the spec's bit for bit. TLanes supplies the per-ISA loops.</summary>
+    /// is the spec's bit for bit (TLanes.Exp is MathF.Exp's bits). TLanes supplies the per-ISA loops.</summary>
     private static void Grouped<TLanes>(AttentionArgs* p) where TLanes : struct, IAttentionLanes
     {
         int hd = p->HeadDim, heads = p->Heads;
@@ -109,6 +109,11 @@ public static unsafe partial class FlashAttention
         float* valueRow = keyRow + hd;
         float* max = valueRow + hd;
         float* sum = max + heads;
+        float* scores = sum + heads;
+        int padded = (heads + 7) & ~7;      // TLanes.Exp works in eights; the arguments' pad lanes stay 0
+        float* args = scores + heads;
+        float* exps = args + padded;
+        new Span<float>(args, padded).Clear();
         for (int g = 0; g < heads; g++)
         {
             float* q = queries + (long)g * hd;
@@ -137,20 +142,27 @@ public static unsafe partial class FlashAttention
                 k = keyRow;
                 v = valueRow;
             }
+            // Every head's score first, then all their exps in one call (ms on a new maximum, vs otherwise).
             for (int g = 0; g < heads; g++)
             {
                 float s = TLanes.Dot(k, queries + (long)g * hd, hd) * p->Scale;
+                scores[g] = s;
+                args[g] = s > max[g] ? max[g] - s : s - max[g];
+            }
+            TLanes.Exp(args, exps, heads);
+            for (int g = 0; g < heads; g++)
+            {
                 float* a = acc + (long)g * hd;
                 float ms = 1f, vs = 1f;
-                if (s > max[g])
+                if (scores[g] > max[g])
                 {
-                    ms = MathF.Exp(max[g] - s);
-                    max[g] = s;
+                    ms = exps[g];
+                    max[g] = scores[g];
                     TLanes.Scale(a, hd, ms, f16);
                 }
                 else
                 {
-                    vs = MathF.Exp(s - max[g]);
+                    vs = exps[g];
                 }
                 TLanes.Mad(a, v, hd, vs, f16);
                 sum[g] = sum[g] * ms + vs;
@@ -171,6 +183,9 @@ internal unsafe interface IAttentionLanes
 {
     /// <summary>The fp32 dot in the float dots' order (DotF32F32 of this ISA).</summary>
     static abstract float Dot(float* x, float* y, int n);
+
+    /// <summary>y[i] = MathF.Exp(x[i]) bit for bit, for i &lt; n; both buffers padded to a multiple of 8.</summary>
+    static abstract void Exp(float* x, float* y, int n);
 
     /// <summary>f[i] = fp16 h[i] widened.</summary>
     static abstract void Widen(ushort* h, float* f, int n);

@@ -387,6 +387,69 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Libm_exp_on_eight_lanes_equals_MathF_Exp_for_every_attention_argument()
+    {
+        // Flash attention's exp arguments are ≤ 0 (a score minus the running maximum): every float in [−104, 0]
+        // (the table-driven range and glibc's underflow cases), then the high 16 bits of every float with a random
+        // low half, and the edges; n is odd so the last group of eight is partly padding.
+        Assert.True(Avx512F.IsSupported, "this test needs the AVX-512 machine CI runs on");
+        const int Chunk = 1 << 16;
+        float* x = (float*)Row(Chunk + 8, 4, 0);
+        float* y = (float*)Row(Chunk + 8, 4, 0);
+        var rng = new Random(6);
+        long checkedCount = 0;
+        void Check(int n)
+        {
+            ExpLibm.Avx512(x, y, n);
+            for (int i = 0; i < n; i++)
+            {
+                float want = MathF.Exp(x[i]);
+                if (Bits(want) != Bits(y[i]) && !(float.IsNaN(want) && float.IsNaN(y[i])))
+                {
+                    Assert.Fail($"exp(0x{Bits(x[i]):x8} = {x[i]:R}): expected {want:R} got {y[i]:R}");
+                }
+            }
+            checkedCount += n;
+        }
+
+        uint last = Bits(-104f);
+        for (uint u = 0x80000000; u <= last; u += Chunk)
+        {
+            int n = (int)Math.Min(Chunk - 1, last - u + 1);
+            for (int i = 0; i < n; i++) x[i] = BitConverter.UInt32BitsToSingle(u + (uint)i);
+            Check(n);
+        }
+        for (uint hi = 0; hi < 65536; hi += Chunk / 4)
+        {
+            int n = 0;
+            for (uint h = hi; h < hi + Chunk / 4; h++)
+            {
+                for (int j = 0; j < 3; j++) x[n++] = BitConverter.UInt32BitsToSingle(h << 16 | (uint)rng.Next(65536));
+            }
+            Check(n);
+        }
+        ExpEdges.CopyTo(new Span<float>(x, ExpEdges.Length));
+        Check(ExpEdges.Length);
+        Assert.True(checkedCount > (long)Bits(-104f) - 0x80000000L, $"only {checkedCount} arguments checked");
+    }
+
+    [Fact]
+    public void Libm_exp_table_holds_the_nearest_double_to_each_power_two_to_the_i_over_32()
+    {
+        // d = m·2^-52 with m ∈ [2^52, 2^53) is nearest to 2^(i/32) iff (2m − 1)^32 < 2^(32·53 + i) < (2m + 1)^32,
+        // all in exact integers.
+        for (int i = 0; i < 32; i++)
+        {
+            ulong bits = ExpLibm.Pow2Table[i];
+            Assert.Equal(0x3FFUL, bits >> 52);   // in [1, 2)
+            var m = new System.Numerics.BigInteger((bits & ((1UL << 52) - 1)) | (1UL << 52));
+            var target = System.Numerics.BigInteger.One << (32 * 53 + i);
+            Assert.True(System.Numerics.BigInteger.Pow(2 * m - 1, 32) < target, $"entry {i} too large");
+            Assert.True(System.Numerics.BigInteger.Pow(2 * m + 1, 32) > target, $"entry {i} too small");
+        }
+    }
+
     private static void VectorExp(string path, float* x, float* y, int n)
     {
         for (int i = 0; i < n; i += 16)
