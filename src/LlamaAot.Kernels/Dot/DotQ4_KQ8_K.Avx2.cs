@@ -120,25 +120,9 @@ public static unsafe partial class DotQ4_KQ8_K
         l3 += u.Lanes(q3);
     }
 
-    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): decode by the single row; prompts
-    /// four activation rows per pass over a weight row (Avx2BlockwiseActs4), within batch tiles of 64 activation rows
-    /// that stay in cache while the weight rows stream past.</summary>
-    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end)
-    {
-        const int BatchTile = 64;
-        for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
-        {
-            int b1 = Math.Min(m->Batch, b0 + BatchTile);
-            for (int r = start; r < end; r++)
-            {
-                byte* w = m->W + r * m->RowBytes;
-                int b = b0;
-                for (; b + 4 <= b1; b += 4)
-                    Avx2BlockwiseActs4(w, m->Act + b * m->ActRowBytes, m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r, m->YStride);
-                for (; b < b1; b++) m->Y[b * m->YStride + r] = Avx2Blockwise(w, m->Act + b * m->ActRowBytes, m->Cols);
-            }
-        }
-    }
+    /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): prompts four activation rows per
+    /// pass over a weight row (Avx2BlockwiseActs4), decode and leftovers by m->Dot (the table's Avx2Blockwise).</summary>
+    public static void GemmAvx2Blockwise(MatMulArgs* m, int start, int end) => MatMul.MatMul.Acts4Rows(m, start, end, &Avx2BlockwiseActs4);
 
     /// <summary>(d_a1·fp32(d_w), d_a2·fp32(dmin_w), ·, ·) from the block's two fp16 fields; portable Vector128
     /// operators only, so every path shares it.</summary>

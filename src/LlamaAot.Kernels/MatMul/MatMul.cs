@@ -46,6 +46,25 @@ public static unsafe class MatMul
         }
     }
 
+    /// <summary>Row-range product with a kernel that computes one weight row against four activation rows at once
+    /// (y[j·yStride] = dot(w, a + j·actStride) for j &lt; 4, bit for bit, sharing the weight row's unpacking); the
+    /// batch's leftover rows, and decode, go through the dot. Batch tiles as in Rows.</summary>
+    public static void Acts4Rows(MatMulArgs* m, int start, int end, delegate*<byte*, byte*, long, int, float*, long, void> acts4)
+    {
+        var dot = m->Dot;
+        for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
+        {
+            int b1 = Math.Min(m->Batch, b0 + BatchTile);
+            for (int r = start; r < end; r++)
+            {
+                byte* row = m->W + r * m->RowBytes;
+                int b = b0;
+                for (; b + 4 <= b1; b += 4) acts4(row, m->Act + b * m->ActRowBytes, m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r, m->YStride);
+                for (; b < b1; b++) m->Y[b * m->YStride + r] = dot(row, m->Act + b * m->ActRowBytes, m->Cols);
+            }
+        }
+    }
+
     /// <summary>The [start, end) rows of thread ith out of nth, in whole granules.</summary>
     public static (int Start, int End) Share(int rows, int ith, int nth)
     {

@@ -27,7 +27,7 @@ public unsafe class KQuantPathTestsA : IDisposable
 
     // ---- kernels by path ----------------------------------------------------------------------------------------
 
-    private enum Kind { Q6_K, Q4_K, Q4_KBlockwise }
+    public enum Kind { Q6_K, Q4_K, Q4_KBlockwise }
 
     private static int WeightBlockBytes(Kind k) => k == Kind.Q6_K ? sizeof(BlockQ6_K) : sizeof(BlockQ4_K);
 
@@ -161,15 +161,19 @@ public unsafe class KQuantPathTestsA : IDisposable
     [MemberData(nameof(Paths))]
     public void Q4_KBlockwiseDotMatchesReferenceBlockwise(string path) => CheckDots(path, Kind.Q4_KBlockwise);
 
-    [Fact]
-    public void Q4_KBlockwiseGemmMatchesReferenceBlockwiseForEveryRangeAndBatch()
+    [Theory]
+    [InlineData(Kind.Q4_KBlockwise)]
+    [InlineData(Kind.Q6_K)]
+    public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k)
     {
-        // The AVX2 product (also the AVX-512 table's): batches that leave 0..3 activation rows after the groups of
-        // four, ranges that start and end anywhere; every output is ReferenceBlockwise's bits, nothing outside it.
+        // The AVX2 products with four activation rows per pass (also the AVX-512 table's): batches that leave 0..3
+        // activation rows after the groups of four, ranges that start and end anywhere; every output is the
+        // Reference's bits, nothing outside the range is written.
         if (!Avx2.IsSupported || !Fma.IsSupported) return;   // (the Reference fallback is what the other paths run)
         const int Blocks = 3, Rows = 16;
         int n = Blocks * QK;
-        long rowBytes = Blocks * sizeof(BlockQ4_K), actBytes = Blocks * sizeof(BlockQ8_K);
+        long rowBytes = Blocks * WeightBlockBytes(k), actBytes = Blocks * sizeof(BlockQ8_K);
+        var reference = RefOf(k);
         var rng = new Random(41);
         foreach (int batch in new[] { 1, 3, 4, 6, 9, 70 })
         {
@@ -177,7 +181,7 @@ public unsafe class KQuantPathTestsA : IDisposable
             {
                 byte* w = Row((int)(Rows * rowBytes), 1);
                 byte* act = Row((int)(batch * actBytes), 2);
-                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, Kind.Q4_KBlockwise, fill, rng);
+                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, k, fill, rng);
                 for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, fill, rng);
                 const long YStride = Rows + 3;
                 float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
@@ -187,17 +191,18 @@ public unsafe class KQuantPathTestsA : IDisposable
                     var m = new MatMulArgs
                     {
                         W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
-                        Y = y, YStride = YStride, Dot = &DotQ4_KQ8_K.ReferenceBlockwise,
+                        Y = y, YStride = YStride, Dot = DotOf("avx2", k),
                     };
-                    DotQ4_KQ8_K.GemmAvx2Blockwise(&m, start, end);
+                    if (k == Kind.Q6_K) DotQ6_KQ8_K.GemmAvx2(&m, start, end);
+                    else DotQ4_KQ8_K.GemmAvx2Blockwise(&m, start, end);
                     for (int b = 0; b < batch; b++)
                     {
                         for (int r = 0; r < Rows; r++)
                         {
                             float got = y[b * YStride + r];
-                            string what = $"Q4_K gemm rows [{start}, {end}) batch {batch} {fill}: y[{b}, {r}]";
+                            string what = $"{k} gemm rows [{start}, {end}) batch {batch} {fill}: y[{b}, {r}]";
                             if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
-                            else AssertSame(DotQ4_KQ8_K.ReferenceBlockwise(w + r * rowBytes, act + b * actBytes, n), got, what);
+                            else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
                         }
                     }
                 }
