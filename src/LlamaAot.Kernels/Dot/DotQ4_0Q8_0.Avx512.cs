@@ -231,7 +231,7 @@ public static unsafe partial class DotQ4_0Q8_0
     /// once for four activation rows (2x the GOPS on Zen 4). Rows longer than the scale buffer allows, and a batch
     /// remainder under four rows, use Rows16.</summary>
     [SkipLocalsInit]   // its scale buffers (up to 32 KiB) are written in full before any read: no zero-fill per tile
-    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1)
+    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* eights)
     {
         const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, MaxBlocks = 512;
         int n = m->Cols, nb = n / BlockQ4_0.QK;
@@ -252,6 +252,7 @@ public static unsafe partial class DotQ4_0Q8_0
             for (; b + 4 <= b1; b += 4)
             {
                 byte* a0 = m->Act + b * ars;
+                int* e0 = eights == null ? null : eights + (b - b0) * nb;
                 var acc0 = Vector512<float>.Zero;
                 var acc1 = Vector512<float>.Zero;
                 var acc2 = Vector512<float>.Zero;
@@ -274,10 +275,20 @@ public static unsafe partial class DotQ4_0Q8_0
                         var l3 = v3 & mask; var h3 = (v3.AsUInt16() >>> 4).AsByte() & mask;
                         var d = Vector512.Load(dw + 16 * k);
                         byte* ab = a0 + k * Q8 + 2;
-                        acc0 = Step(ab, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[i]), acc0);
-                        acc1 = Step(ab + ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[8 + i]), acc1);
-                        acc2 = Step(ab + 2 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[16 + i]), acc2);
-                        acc3 = Step(ab + 3 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[24 + i]), acc3);
+                        if (e0 != null)
+                        {
+                            acc0 = StepSummed(ab, l0, h0, l1, h1, l2, h2, l3, h3, e0[k], d * Vector512.Create(da[i]), acc0);
+                            acc1 = StepSummed(ab + ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[nb + k], d * Vector512.Create(da[8 + i]), acc1);
+                            acc2 = StepSummed(ab + 2 * ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[2 * nb + k], d * Vector512.Create(da[16 + i]), acc2);
+                            acc3 = StepSummed(ab + 3 * ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[3 * nb + k], d * Vector512.Create(da[24 + i]), acc3);
+                        }
+                        else
+                        {
+                            acc0 = Step(ab, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[i]), acc0);
+                            acc1 = Step(ab + ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[8 + i]), acc1);
+                            acc2 = Step(ab + 2 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[16 + i]), acc2);
+                            acc3 = Step(ab + 3 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[24 + i]), acc3);
+                        }
                     }
                 }
                 acc0.Store(m->Y + b * m->YStride + r);
@@ -308,6 +319,51 @@ public static unsafe partial class DotQ4_0Q8_0
             var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l3, alo) + Avx512BW.MultiplyAddAdjacent(h3, ahi) - e, Vector512<short>.One);
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(IntDotAvx512.Reduce4(s0, s1, s2, s3)), d, acc);
         }
+
+        // Step with the block's 8·Σq_a precomputed (ActivationEights): the nibble products are summed unshifted
+        // (|pair sums| ≤ 2·2·15·128 fits int16) and the offset comes off each row's int32 total, the same integer.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> StepSummed(byte* ab, Vector512<byte> l0, Vector512<byte> h0, Vector512<byte> l1, Vector512<byte> h1,
+            Vector512<byte> l2, Vector512<byte> h2, Vector512<byte> l3, Vector512<byte> h3, int eight, Vector512<float> d, Vector512<float> acc)
+        {
+            var alo = Avx512F.BroadcastVector128ToVector512((int*)ab).AsSByte();
+            var ahi = Avx512F.BroadcastVector128ToVector512((int*)(ab + 16)).AsSByte();
+            var s0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l0, alo) + Avx512BW.MultiplyAddAdjacent(h0, ahi), Vector512<short>.One);
+            var s1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l1, alo) + Avx512BW.MultiplyAddAdjacent(h1, ahi), Vector512<short>.One);
+            var s2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l2, alo) + Avx512BW.MultiplyAddAdjacent(h2, ahi), Vector512<short>.One);
+            var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l3, alo) + Avx512BW.MultiplyAddAdjacent(h3, ahi), Vector512<short>.One);
+            var sumi = IntDotAvx512.Reduce4(s0, s1, s2, s3) - Vector512.Create(eight);
+            return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
+        }
+    }
+
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512BlockwiseTile16: state[(b − b0)·nb + k] = 8·Σ of the
+    /// 32 quants of activation row b's block k, computed once for all the weight tiles that pass the batch tile.</summary>
+    private static void ActivationEights(MatMulArgs* m, int b0, int b1, int* state)
+    {
+        int nb = m->Cols / BlockQ4_0.QK;
+        for (int b = b0; b < b1; b++)
+        {
+            byte* a = m->Act + b * m->ActRowBytes + 2;
+            int* e = state + (b - b0) * nb;
+            for (int k = 0; k < nb; k++, a += IntDotAvx2.Q8)
+            {
+                int sum;
+                if (X86.Avx2.IsSupported)
+                {
+                    // vpsadbw sums q + 128 (the sign bit flipped) in groups of 8 bytes.
+                    var s = X86.Avx2.SumAbsoluteDifferences(Vector256.Load(a) ^ Vector256.Create((byte)0x80), Vector256<byte>.Zero).AsInt64();
+                    var t = s.GetLower() + s.GetUpper();
+                    sum = (int)(t.ToScalar() + t.GetElement(1)) - 32 * 128;
+                }
+                else
+                {
+                    sum = 0;
+                    for (int i = 0; i < 32; i++) sum += ((sbyte*)a)[i];
+                }
+                e[k] = 8 * sum;
+            }
+        }
     }
 
     /// <summary>Row-range product (MatMulArgs contract) for the 8-lane spec, in tiles of Avx512Rows4.</summary>
@@ -323,6 +379,6 @@ public static unsafe partial class DotQ4_0Q8_0
             if (Avx512Vbmi.IsSupported) BlockwiseDecode<DecodeRowAvx512>(m, start, end, &Avx512Blockwise);
             else BlockwiseDecode<DecodeRowAvx2>(m, start, end, &Avx512Blockwise);
         }
-        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16, 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16, &ActivationEights, m->Cols / BlockQ4_0.QK, 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
     }
 }

@@ -146,9 +146,16 @@ internal static unsafe class IntGemm
         Batched(m, start, end, tile, null, rows, tile2, rows2, one);
     }
 
+    /// <summary>Largest per-batch-tile state Tiled keeps on the stack for a batch kernel.</summary>
+    private const int StateBytes = 64 * 1024;
+
     /// <summary>As Tiled, with the main tile computed by a kernel that takes the whole block of activation rows
-    /// [b0, b1) at once (so it can convert the tile's weight scales once and share weight unpacking across rows).</summary>
-    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, void> batchTile,
+    /// [b0, b1) at once (so it can convert the tile's weight scales once and share weight unpacking across rows).
+    /// prepare, when given, runs once per block of activation rows, before all its weight tiles, and fills state with
+    /// stateInts ints per activation row for the kernel to read; when that would exceed StateBytes the kernel gets
+    /// state = null and works without it.</summary>
+    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
+        delegate*<MatMulArgs*, int, int, int*, void> prepare, int stateInts,
         int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)
     {
         if (m->Batch == 1)
@@ -156,20 +163,27 @@ internal static unsafe class IntGemm
             for (int r = start; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, m->Cols);
             return;
         }
-        Batched(m, start, end, tile, batchTile, null, tile2, rows2, one);
+        int* state = null;
+        if (prepare != null && (long)stateInts * BatchTile * sizeof(int) <= StateBytes)
+        {
+            int* buffer = stackalloc int[stateInts * BatchTile];
+            state = buffer;
+        }
+        Batched(m, start, end, tile, batchTile, null, tile2, rows2, one, state != null ? prepare : null, state);
     }
 
-    private static void Batched(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, void> batchTile,
+    private static void Batched(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
         delegate*<byte*, long, byte*, int, float*, void> rows, int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2,
-        delegate*<byte*, byte*, int, float> one)
+        delegate*<byte*, byte*, int, float> one, delegate*<MatMulArgs*, int, int, int*, void> prepare = null, int* state = null)
     {
         for (int b0 = 0; b0 < m->Batch; b0 += BatchTile)
         {
             int b1 = Math.Min(m->Batch, b0 + BatchTile);
+            if (prepare != null) prepare(m, b0, b1, state);
             int r = start;
             for (; r + tile <= end; r += tile)
             {
-                if (batchTile != null) batchTile(m, r, b0, b1);
+                if (batchTile != null) batchTile(m, r, b0, b1, state);
                 else Tile(m, r, b0, b1, rows);
             }
             if (tile2 > 0)

@@ -150,7 +150,7 @@ public static unsafe partial class DotQ8_0Q8_0
     /// spread over the row pairs) is prepared once for four activation rows, and the tile's scales are converted
     /// once per tile. Longer rows than the scale buffer holds, and a batch remainder under four rows, use Rows4.</summary>
     [SkipLocalsInit]   // its scale buffers (up to 32 KiB) are written in full before any read: no zero-fill per tile
-    private static void Avx512Tile4(MatMulArgs* m, int r, int b0, int b1)
+    private static void Avx512Tile4(MatMulArgs* m, int r, int b0, int b1, int* unused)
     {
         const int Q8 = IntDotAvx2.Q8, MaxBlocks = 256;
         int n = m->Cols, nb = n / BlockQ8_0.QK;
@@ -233,5 +233,5 @@ public static unsafe partial class DotQ8_0Q8_0
     /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4; decode (batch 1) runs the AVX2
     /// single-row dot, which bench/RESULTS.md measured 5–25% faster than the 512-bit one on Zen 4 (it splits zmm
     /// work into two 256-bit halves, and the single row is bound by its fma chain either way).</summary>
-    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, 0, null, &Avx2);
+    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, null, 0, 0, null, &Avx2);
 }
