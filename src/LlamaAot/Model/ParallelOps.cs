@@ -63,13 +63,17 @@ internal unsafe struct AttentionJob
     public delegate*<Kernels.Ops.AttentionArgs*, void> Attend;
 
     /// <summary>One unit is a (token, kv head) pair: the kv head's group of query heads, attended in one pass over
-    /// the cache. Units are dealt out round robin, so the long causal rows of late tokens spread over every thread.</summary>
+    /// the cache. Units are dealt out round robin, so the long causal rows of late tokens spread over every thread.
+    /// When there are fewer units than threads (decode with few kv heads), each group is split into equal parts.</summary>
     public static void Work(void* ctx, int ith, int nth)
     {
         var j = (AttentionJob*)ctx;
         int hd = j->HeadDim, es = j->ElementSize, kvHeads = j->Heads / j->Group;
+        int parts = 1;
+        while (j->Tokens * kvHeads * parts < nth && j->Group % (2 * parts) == 0) parts *= 2;
+        int heads = j->Group / parts;
         Kernels.Ops.AttentionArgs a;
-        a.Heads = j->Group;
+        a.Heads = heads;
         a.HeadStride = hd;
         a.RowBytes = (long)j->KvDim * es;
         a.HeadDim = hd;
@@ -78,12 +82,12 @@ internal unsafe struct AttentionJob
         a.Scratch = j->Scratch + ith * j->ScratchStride;
         a.KeyDot = j->KeyDot;
         a.QueryToCache = j->QToCache;
-        for (int unit = ith; unit < j->Tokens * kvHeads; unit += nth)
+        for (int unit = ith; unit < j->Tokens * kvHeads * parts; unit += nth)
         {
-            int b = unit / kvHeads, kvh = unit % kvHeads;
+            int b = unit / (kvHeads * parts), kvh = unit / parts % kvHeads, first = kvh * j->Group + unit % parts * heads;
             long kvOff = (long)kvh * hd * es;
-            a.Query = j->Q + (long)b * j->QDim + kvh * j->Group * hd;
-            a.Output = j->Out + (long)b * j->QDim + kvh * j->Group * hd;
+            a.Query = j->Q + (long)b * j->QDim + first * hd;
+            a.Output = j->Out + (long)b * j->QDim + first * hd;
             a.Keys = j->Keys + kvOff;
             a.Values = j->Values + kvOff;
             a.Positions = j->Pos + b + 1;   // causal: token b sees positions 0..pos+b
