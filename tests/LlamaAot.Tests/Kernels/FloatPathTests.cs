@@ -591,8 +591,8 @@ public unsafe class FloatPathTests : IDisposable
             {
                 foreach (int positions in new[] { 0, 1, 2, 5, 33, 130 })
                 {
-                    // Groups of one, three and eight query heads per kv head (eight as in TinyLlama).
-                    int heads = new[] { 1, 3, 8 }[(hd + positions) % 3];
+                    // Groups of 1, 3, 8 (as in TinyLlama) and 12 query heads per kv head (12: two groups of eight exps).
+                    int heads = new[] { 1, 3, 8, 12 }[(hd + positions) % 4];
                     int size = f16 ? 2 : 4;
                     long rowBytes = (hd + 5) * size;   // rows strided as in a cache holding several heads
                     byte* keys = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 0);
