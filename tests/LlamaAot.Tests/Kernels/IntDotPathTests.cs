@@ -92,17 +92,8 @@ public unsafe class IntDotPathTests : IDisposable
 
     // ---- contents -----------------------------------------------------------------------------------------------
 
-    private enum Fill { Random, Extreme, ZeroScales, SpecialScales, Quantized }
+    private static readonly Fill[] AllFills = [Fill.Random, Fill.Extreme, Fill.ZeroScales, Fill.SpecialScales, Fill.Quantized];
 
-    private static readonly Fill[] AllFills = Enum.GetValues<Fill>();
-
-    private static ushort ScaleFor(Fill fill, Random rng) => fill switch
-    {
-        Fill.ZeroScales => rng.Next(3) == 0 ? (ushort)(rng.Next(2) == 0 ? 0x0000 : 0x8000) : RandomScale(rng),
-        Fill.SpecialScales => rng.Next(3) == 0 ? SpecialHalves[rng.Next(SpecialHalves.Length)] : RandomScale(rng),
-        Fill.Extreme => rng.Next(2) == 0 ? (ushort)0x7bff : (ushort)0xfbff,
-        _ => RandomScale(rng),
-    };
 
     /// <summary>Weight blocks of kind k; in the extreme fill each block is all -128 / all 127 (Q8_0) or all nibble 0 /
     /// 15 (Q4_0), or a random mix of those.</summary>
@@ -279,26 +270,12 @@ public unsafe class IntDotPathTests : IDisposable
                     for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, blocks, actFill, rng);
                     const long YStride = Rows + 3;
                     float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
-                    foreach (var (start, end) in new[] { (0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31) })
+                    var m = new MatMulArgs
                     {
-                        for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
-                        var m = new MatMulArgs
-                        {
-                            W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
-                            Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
-                        };
-                        gemm(&m, start, end);
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int r = 0; r < Rows; r++)
-                            {
-                                float got = y[b * YStride + r];
-                                string what = $"[{path}] {k} gemm {blocks} blocks, rows [{start}, {end}) batch {batch}: y[{b}, {r}]";
-                                if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
-                                else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
-                            }
-                        }
-                    }
+                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
+                        Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
+                    };
+                    CheckGemmRanges(m, gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31)], $"[{path}] {k} gemm {blocks} blocks,");
                 }
             }
         }

@@ -98,19 +98,10 @@ public unsafe class KQuantPathTests : IDisposable
 
     // ---- contents -----------------------------------------------------------------------------------------------
 
-    public enum Fill { Random, Extreme, ZeroScales, SpecialScales, Quantized, ExtremeActivations }
-
     private static readonly Fill[] AllFills = Enum.GetValues<Fill>();
 
     private static readonly float[] SpecialFloats = [0f, -0f, float.Epsilon, 1e-40f, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1f];
 
-    private static ushort ScaleFor(Fill fill, Random rng) => fill switch
-    {
-        Fill.ZeroScales => rng.Next(3) == 0 ? (ushort)(rng.Next(2) == 0 ? 0x0000 : 0x8000) : RandomScale(rng),
-        Fill.SpecialScales => rng.Next(3) == 0 ? SpecialHalves[rng.Next(SpecialHalves.Length)] : RandomScale(rng),
-        Fill.Extreme => rng.Next(2) == 0 ? (ushort)0x7bff : (ushort)0xfbff,
-        _ => RandomScale(rng),
-    };
 
     /// <summary>Weight super-blocks of kind k: the K quantizer's output for random floats (Quantized), or bytes —
     /// random, or in the extreme fill all-0 / all-max quants and sub-block scales (or a per-byte mix) — then the fp16
@@ -273,27 +264,13 @@ public unsafe class KQuantPathTests : IDisposable
                 for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, fill, rng);
                 const long YStride = Rows + 3;
                 float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
-                foreach (var (start, end) in new[] { (0, Rows), (3, 11), (5, 5) })
+                var m = new MatMulArgs
                 {
-                    for (long i = 0; i < batch * YStride; i++) y[i] = float.NaN;
-                    var m = new MatMulArgs
-                    {
-                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
-                        Y = y, YStride = YStride, Dot = DotOf("avx2", k),
-                    };
-                    if (k == Kind.Q6_K) DotQ6_KQ8_K.GemmAvx2(&m, start, end);
-                    else DotQ4_KQ8_K.GemmAvx2Blockwise(&m, start, end);
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int r = 0; r < Rows; r++)
-                        {
-                            float got = y[b * YStride + r];
-                            string what = $"{k} gemm rows [{start}, {end}) batch {batch} {fill}: y[{b}, {r}]";
-                            if (r < start || r >= end) Assert.True(float.IsNaN(got), $"{what} written outside the range");
-                            else AssertSame(reference(w + r * rowBytes, act + b * actBytes, n), got, what);
-                        }
-                    }
-                }
+                    W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
+                    Y = y, YStride = YStride, Dot = DotOf("avx2", k),
+                };
+                var gemm = k == Kind.Q6_K ? (delegate*<MatMulArgs*, int, int, void>)&DotQ6_KQ8_K.GemmAvx2 : &DotQ4_KQ8_K.GemmAvx2Blockwise;
+                CheckGemmRanges(m, gemm, reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {fill}");
             }
         }
     }
