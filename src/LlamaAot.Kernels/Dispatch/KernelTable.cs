@@ -222,13 +222,12 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
         // K-quants: AVX2 kernels serve the AVX-512 path too (512-bit variants measured slower on Zen 4, which splits
-        // them into 256-bit halves; llama.cpp has no AVX-512 branch for these either). Products: MatMul.Rows over the dot,
-        // except Q4_K (in the blockwise order) and Q6_K, whose prompts share each weight row's unpacking across four
-        // activation rows (MatMul.Acts4Rows).
-        SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, null, null);
-        SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, null, null);
+        // them into 256-bit halves; llama.cpp has no AVX-512 branch for these either). Prompts share each weight row's
+        // unpacking across four activation rows (MatMul.Acts4Rows), in the order of the dot the matrix uses.
+        SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, &DotQ2_KQ8_K.GemmAvx2, &DotQ2_KQ8_K.GemmAvx2Blockwise);
+        SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx2, null);
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx2Blockwise);
-        SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, null, null);
+        SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, &DotQ5_KQ8_K.GemmAvx2, null);
         SetInt(GgmlType.Q6_K, &DotQ6_KQ8_K.Avx2, null, &DotQ6_KQ8_K.GemmAvx2, null);
         _types[(int)GgmlType.Q8_1].FromFloat = &QuantizeFormats.Q8_1Avx2;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx2;

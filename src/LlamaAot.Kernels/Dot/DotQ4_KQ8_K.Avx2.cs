@@ -92,10 +92,10 @@ public static unsafe partial class DotQ4_KQ8_K
             var s16 = X86.Avx2.ConvertToVector256Int16(sm);
             var sd = X86.Avx2.Permute2x128(s16, s16, 0x00).AsByte();
             Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
-            Acts4Group(x->Qs, y0->Qs, y1->Qs, y2->Qs, y3->Qs, sd, 0, ref l0, ref l1, ref l2, ref l3);
-            Acts4Group(x->Qs + 32, y0->Qs + 64, y1->Qs + 64, y2->Qs + 64, y3->Qs + 64, sd, 1, ref l0, ref l1, ref l2, ref l3);
-            Acts4Group(x->Qs + 64, y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, sd, 2, ref l0, ref l1, ref l2, ref l3);
-            Acts4Group(x->Qs + 96, y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, sd, 3, ref l0, ref l1, ref l2, ref l3);
+            Group(x->Qs, sd, 0).AddLanes(y0->Qs, y1->Qs, y2->Qs, y3->Qs, ref l0, ref l1, ref l2, ref l3);
+            Group(x->Qs + 32, sd, 1).AddLanes(y0->Qs + 64, y1->Qs + 64, y2->Qs + 64, y3->Qs + 64, ref l0, ref l1, ref l2, ref l3);
+            Group(x->Qs + 64, sd, 2).AddLanes(y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, ref l0, ref l1, ref l2, ref l3);
+            Group(x->Qs + 96, sd, 3).AddLanes(y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, ref l0, ref l1, ref l2, ref l3);
             var halves = WidenScales(x);
             BlockwiseStep(y0, sm, halves, l0, ref acc0, ref accm0);
             BlockwiseStep(y1, sm, halves, l1, ref acc1, ref accm1);
@@ -106,18 +106,6 @@ public static unsafe partial class DotQ4_KQ8_K
         y[yStride] = acc1 - accm1;
         y[2 * yStride] = acc2 - accm2;
         y[3 * yStride] = acc3 - accm3;
-    }
-
-    /// <summary>GroupAvx2 for four activation rows sharing one unpacking of the weight's nibbles and scales.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Acts4Group(byte* qs, sbyte* q0, sbyte* q1, sbyte* q2, sbyte* q3, Vector256<byte> sd, [ConstantExpected] int g,
-        ref Vector256<int> l0, ref Vector256<int> l1, ref Vector256<int> l2, ref Vector256<int> l3)
-    {
-        var u = new GroupUnpacked(qs, sd, g);
-        l0 += u.Lanes(q0);
-        l1 += u.Lanes(q1);
-        l2 += u.Lanes(q2);
-        l3 += u.Lanes(q3);
     }
 
     /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): prompts four activation rows per
@@ -131,11 +119,7 @@ public static unsafe partial class DotQ4_KQ8_K
 
     /// <summary>(fp32(d_w), fp32(dmin_w), 0, 0): both fp16 fields from one 32-bit load.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> WidenScales(BlockQ4_K* x)
-    {
-        int both = *(int*)x;                                      // D in the low half, DMin in the high half
-        return Fp16Vector.HalfHiToSingleArith(Vector128.Create(both << 16, both, 0, 0));
-    }
+    private static Vector128<float> WidenScales(BlockQ4_K* x) => Fp16Vector.HalfPairToSingle((byte*)x);
 
     /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4); portable,
     /// shared by every path.</summary>
@@ -171,34 +155,19 @@ public static unsafe partial class DotQ4_KQ8_K
             + (GroupAvx2(qs + 64, q8 + 128, sd, 2) + GroupAvx2(qs + 96, q8 + 192, sd, 3));
     }
 
-    /// <summary>Lanes of chunks 2g (low nibbles) and 2g+1 (high nibbles), each times its scale broadcast from sd by a
-    /// vpshufb with the constant word index.</summary>
+    /// <summary>Lanes of chunks 2g (low nibbles) and 2g+1 (high nibbles), each times its scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> GroupAvx2(byte* qs, sbyte* q8, Vector256<byte> sd, [ConstantExpected] int g) =>
-        new GroupUnpacked(qs, sd, g).Lanes(q8);
+        Group(qs, sd, g).Lanes(q8);
 
-    /// <summary>Group g's nibbles (chunk 2g low, 2g+1 high) and their two scales broadcast to int16, unpacked once
-    /// however many activation rows use them.</summary>
-    private readonly struct GroupUnpacked
+    /// <summary>Group g's nibbles (chunk 2g low, 2g+1 high) and their two scales broadcast to int16 (vpshufb with the
+    /// constant word index of sd), unpacked once however many activation rows use them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ChunkPair Group(byte* qs, Vector256<byte> sd, [ConstantExpected] int g)
     {
-        private readonly Vector256<byte> _lo, _hi;
-        private readonly Vector256<short> _s0, _s1;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public GroupUnpacked(byte* qs, Vector256<byte> sd, [ConstantExpected] int g)
-        {
-            var lowNibble = Vector256.Create((byte)0x0F);
-            var q = Vector256.Load(qs);
-            _lo = q & lowNibble;
-            _hi = (q.AsUInt16() >>> 4).AsByte() & lowNibble;
-            _s0 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16();
-            _s1 = X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16();
-        }
-
-        /// <summary>The group's lanes against one activation row's 64 quants at q8.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> Lanes(sbyte* q8) =>
-            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_lo, Vector256.Load(q8)), _s0)
-            + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_hi, Vector256.Load(q8 + 32)), _s1);
+        var lowNibble = Vector256.Create((byte)0x0F);
+        var q = Vector256.Load(qs);
+        return new ChunkPair(q & lowNibble, X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0100 + 0x0404 * g)).AsByte()).AsInt16(),
+            (q.AsUInt16() >>> 4).AsByte() & lowNibble, X86.Avx2.Shuffle(sd, Vector256.Create((short)(0x0302 + 0x0404 * g)).AsByte()).AsInt16());
     }
 }

@@ -12,6 +12,7 @@
 //   associative), so only the lane contents matter.
 //   Float part: d = d_a · fp32(d_w) per block (fp16 widened with Fp16Vector, no call in the loop), one
 //   acc = fma(d, lanes, acc) per block into one ymm, then Hsum8 — the spec's order.
+//   Prompts (Avx2Acts4): each block's chunk pairs (KQuantAvx2.ChunkPair) are unpacked once for four activation rows.
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -32,7 +33,7 @@ public static unsafe partial class DotQ6_KQ8_K
         for (int i = 0; i < n / BlockQ6_K.QK; i++, x++, y++)
         {
             var lanes = LanesAvx2(x, y);
-            acc = Fma.MultiplyAdd(ScaleAvx2(x->D, y->D), Avx.ConvertToVector256Single(lanes), acc);
+            acc = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y->D), Avx.ConvertToVector256Single(lanes), acc);
         }
         return IntDotAvx2.Hsum8(acc);
     }
@@ -55,12 +56,17 @@ public static unsafe partial class DotQ6_KQ8_K
         for (int i = 0; i < n / BlockQ6_K.QK; i++, x++, y0++, y1++, y2++, y3++)
         {
             var sc16 = X86.Avx2.ConvertToVector256Int16(Vector128.Load(x->Scales));
-            var g0 = new GroupUnpacked(x->Ql, x->Qh, X86.Avx2.Permute2x128(sc16, sc16, 0x00).AsByte());
-            var g1 = new GroupUnpacked(x->Ql + 64, x->Qh + 32, X86.Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
-            acc0 = Fma.MultiplyAdd(ScaleAvx2(x->D, y0->D), Avx.ConvertToVector256Single(Lanes(g0, g1, sc16, y0)), acc0);
-            acc1 = Fma.MultiplyAdd(ScaleAvx2(x->D, y1->D), Avx.ConvertToVector256Single(Lanes(g0, g1, sc16, y1)), acc1);
-            acc2 = Fma.MultiplyAdd(ScaleAvx2(x->D, y2->D), Avx.ConvertToVector256Single(Lanes(g0, g1, sc16, y2)), acc2);
-            acc3 = Fma.MultiplyAdd(ScaleAvx2(x->D, y3->D), Avx.ConvertToVector256Single(Lanes(g0, g1, sc16, y3)), acc3);
+            var sc0 = X86.Avx2.Permute2x128(sc16, sc16, 0x00).AsByte();
+            var sc1 = X86.Avx2.Permute2x128(sc16, sc16, 0x11).AsByte();
+            Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
+            Pair(x->Ql, x->Qh, sc0, 0).AddLanes(y0->Qs, y1->Qs, y2->Qs, y3->Qs, ref l0, ref l1, ref l2, ref l3);
+            Pair(x->Ql, x->Qh, sc0, 1).AddLanes(y0->Qs + 64, y1->Qs + 64, y2->Qs + 64, y3->Qs + 64, ref l0, ref l1, ref l2, ref l3);
+            Pair(x->Ql + 64, x->Qh + 32, sc1, 0).AddLanes(y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, ref l0, ref l1, ref l2, ref l3);
+            Pair(x->Ql + 64, x->Qh + 32, sc1, 1).AddLanes(y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, ref l0, ref l1, ref l2, ref l3);
+            acc0 = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y0->D), Avx.ConvertToVector256Single(l0 - Offset(y0, sc16)), acc0);
+            acc1 = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y1->D), Avx.ConvertToVector256Single(l1 - Offset(y1, sc16)), acc1);
+            acc2 = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y2->D), Avx.ConvertToVector256Single(l2 - Offset(y2, sc16)), acc2);
+            acc3 = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y3->D), Avx.ConvertToVector256Single(l3 - Offset(y3, sc16)), acc3);
         }
         y[0] = IntDotAvx2.Hsum8(acc0);
         y[yStride] = IntDotAvx2.Hsum8(acc1);
@@ -71,68 +77,39 @@ public static unsafe partial class DotQ6_KQ8_K
     /// <summary>Prompts: four activation rows per pass over a weight row (Avx2Acts4), leftovers and decode by m->Dot.</summary>
     public static void GemmAvx2(MatMul.MatMulArgs* m, int start, int end) => MatMul.MatMul.Acts4Rows(m, start, end, &Avx2Acts4);
 
-    /// <summary>d_a · fp32(d_w) broadcast to 8 lanes, as the spec forms it (AVX2; callers check).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ScaleAvx2(ushort dw, float da)
-    {
-        var w = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(dw << 16));
-        return X86.Avx2.BroadcastScalarToVector256(Vector128.CreateScalarUnsafe(da) * w);
-    }
-
     /// <summary>The spec's 8 int32 lanes of one super-block pair, the −32·bsums correction included (AVX2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> LanesAvx2(BlockQ6_K* x, BlockQ8_K* y)
     {
         var sc16 = X86.Avx2.ConvertToVector256Int16(Vector128.Load(x->Scales));   // sc0..sc7 | sc8..sc15
-        return Lanes(new GroupUnpacked(x->Ql, x->Qh, X86.Avx2.Permute2x128(sc16, sc16, 0x00).AsByte()),
-            new GroupUnpacked(x->Ql + 64, x->Qh + 32, X86.Avx2.Permute2x128(sc16, sc16, 0x11).AsByte()), sc16, y);
+        var sc0 = X86.Avx2.Permute2x128(sc16, sc16, 0x00).AsByte();
+        var sc1 = X86.Avx2.Permute2x128(sc16, sc16, 0x11).AsByte();
+        var lanes = (Pair(x->Ql, x->Qh, sc0, 0).Lanes(y->Qs) + Pair(x->Ql, x->Qh, sc0, 1).Lanes(y->Qs + 64))
+            + (Pair(x->Ql + 64, x->Qh + 32, sc1, 0).Lanes(y->Qs + 128) + Pair(x->Ql + 64, x->Qh + 32, sc1, 1).Lanes(y->Qs + 192));
+        return lanes - Offset(y, sc16);
     }
 
-    /// <summary>The lanes of a super-block's two groups against one activation row, minus 32·Σ sc·bsums.</summary>
+    /// <summary>32·Σ sc·bsums as the spec's lanes: vpmaddwd of the 16 bsums with the 16 scales, shifted left by 5.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Lanes(in GroupUnpacked g0, in GroupUnpacked g1, Vector256<short> sc16, BlockQ8_K* y)
+    private static Vector256<int> Offset(BlockQ8_K* y, Vector256<short> sc16) =>
+        X86.Avx2.MultiplyAddAdjacent(Vector256.Load(y->BSums), sc16) << 5;
+
+    /// <summary>Chunks 2p and 2p+1 of a 128-element group (ql, qh its 64 and 32 bytes; sc its 8 scales as int16 in both
+    /// 128-bit halves): the 6-bit quants assembled unsigned, and scale words giving chunk s sc[2s] in the low half and
+    /// sc[2s+1] in the high (a vpshufb with a constant word index).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ChunkPair Pair(byte* ql, byte* qh, Vector256<byte> sc, [ConstantExpected] int p)
     {
-        var lanes = g0.Lanes(y->Qs) + g1.Lanes(y->Qs + 128);
-        var offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(y->BSums), sc16);
-        return lanes - (offset << 5);
-    }
-
-    /// <summary>One 128-element group: its four chunks' 6-bit quants assembled unsigned, and their scale words (sc holds
-    /// the group's 8 scales as int16 in both 128-bit halves; a vpshufb with a constant word index gives chunk s sc[2s]
-    /// in the low half and sc[2s+1] in the high), made once however many activation rows use them.</summary>
-    private readonly struct GroupUnpacked
-    {
-        private readonly Vector256<byte> _u0, _u1, _u2, _u3;
-        private readonly Vector256<short> _s0, _s1, _s2, _s3;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public GroupUnpacked(byte* ql, byte* qh, Vector256<byte> sc)
-        {
-            var lowNibble = Vector256.Create((byte)0x0F);
-            var highBits = Vector256.Create((byte)0x30);
-            var l0 = Vector256.Load(ql);
-            var l1 = Vector256.Load(ql + 32);
-            var h = Vector256.Load(qh).AsUInt16();
-            _u0 = (l0 & lowNibble) | ((h << 4).AsByte() & highBits);
-            _u1 = (l1 & lowNibble) | ((h << 2).AsByte() & highBits);
-            _u2 = ((l0.AsUInt16() >>> 4).AsByte() & lowNibble) | (h.AsByte() & highBits);
-            _u3 = ((l1.AsUInt16() >>> 4).AsByte() & lowNibble) | ((h >>> 2).AsByte() & highBits);
-            _s0 = ScaleWords(sc, 0);
-            _s1 = ScaleWords(sc, 1);
-            _s2 = ScaleWords(sc, 2);
-            _s3 = ScaleWords(sc, 3);
-        }
-
-        /// <summary>The group's lanes against one activation row's 128 quants at q8.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> Lanes(sbyte* q8)
-        {
-            var p0 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u0, Vector256.Load(q8)), _s0);
-            var p1 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u1, Vector256.Load(q8 + 32)), _s1);
-            var p2 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u2, Vector256.Load(q8 + 64)), _s2);
-            var p3 = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u3, Vector256.Load(q8 + 96)), _s3);
-            return (p0 + p1) + (p2 + p3);
-        }
+        var lowNibble = Vector256.Create((byte)0x0F);
+        var highBits = Vector256.Create((byte)0x30);
+        var l0 = Vector256.Load(ql);
+        var l1 = Vector256.Load(ql + 32);
+        var h = Vector256.Load(qh).AsUInt16();
+        return p == 0
+            ? new ChunkPair((l0 & lowNibble) | ((h << 4).AsByte() & highBits), ScaleWords(sc, 0),
+                (l1 & lowNibble) | ((h << 2).AsByte() & highBits), ScaleWords(sc, 1))
+            : new ChunkPair(((l0.AsUInt16() >>> 4).AsByte() & lowNibble) | (h.AsByte() & highBits), ScaleWords(sc, 2),
+                ((l1.AsUInt16() >>> 4).AsByte() & lowNibble) | ((h >>> 2).AsByte() & highBits), ScaleWords(sc, 3));
     }
 
     /// <summary>Word 2s of sc in the low 128 bits, word 2s+1 in the high, each repeated 8 times (one vpshufb).</summary>

@@ -9,12 +9,75 @@
 //   the 128-bit half holding them is broadcast to both halves once per block (vperm2i128), then one vpshufb with
 //   PairMask(c & 3) per chunk. Q5_K has one scale per 32-element chunk: WordMask(j) broadcasts it.
 //   Widening, integer sums and masks are plain helpers inlined into the guarded kernels (no calls in the loops).
+//   Prompt kernels (Acts4: one weight row against four activation rows): a ChunkPair holds two 32-element chunks'
+//   unsigned quants and int16 scale words, unpacked once and applied to each activation row; the per-block scalars
+//   (d_a·d, −d_a·dmin) are formed per activation row exactly as the single-row dots form them (one fp32 product each,
+//   so the same bits whether eight are formed in a vector or one at a time).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Dot;
+
+/// <summary>Two 32-element chunks of a weight row, chunk i against activation bytes 32i..32i+31 of a 64-byte span:
+/// their quants as unsigned bytes and their scales as int16 words (one per int16 pair of vpmaddubsw's output), made
+/// once however many activation rows use them (AVX2; callers check).</summary>
+internal readonly unsafe struct ChunkPair
+{
+    private readonly Vector256<byte> _u0, _u1;
+    private readonly Vector256<short> _s0, _s1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChunkPair(Vector256<byte> u0, Vector256<short> s0, Vector256<byte> u1, Vector256<short> s1)
+    {
+        _u0 = u0;
+        _s0 = s0;
+        _u1 = u1;
+        _s1 = s1;
+    }
+
+    /// <summary>int32 lane j: Σ over bytes 4j..4j+3 of both chunks of u·a·scale, against the 64 activation bytes at q8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Lanes(sbyte* q8) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u0, Vector256.Load(q8)), _s0)
+        + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(_u1, Vector256.Load(q8 + 32)), _s1);
+
+    /// <summary>l_j += Lanes(q_j) for four activation rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddLanes(sbyte* q0, sbyte* q1, sbyte* q2, sbyte* q3,
+        ref Vector256<int> l0, ref Vector256<int> l1, ref Vector256<int> l2, ref Vector256<int> l3)
+    {
+        l0 += Lanes(q0);
+        l1 += Lanes(q1);
+        l2 += Lanes(q2);
+        l3 += Lanes(q3);
+    }
+
+    /// <summary>Lanes for quants stored as u = q + 4 (Q3_K): each int16 pair less vpmaddubsw(4, a), the same pair's
+    /// 4·(a + a'), so the pair is exactly Σ q·a before its scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> LanesLess4(sbyte* q8)
+    {
+        var four = Vector256.Create((byte)4);
+        var a0 = Vector256.Load(q8);
+        var a1 = Vector256.Load(q8 + 32);
+        var p0 = X86.Avx2.MultiplyAddAdjacent(_u0, a0) - X86.Avx2.MultiplyAddAdjacent(four, a0);
+        var p1 = X86.Avx2.MultiplyAddAdjacent(_u1, a1) - X86.Avx2.MultiplyAddAdjacent(four, a1);
+        return X86.Avx2.MultiplyAddAdjacent(p0, _s0) + X86.Avx2.MultiplyAddAdjacent(p1, _s1);
+    }
+
+    /// <summary>l_j += LanesLess4(q_j) for four activation rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddLanesLess4(sbyte* q0, sbyte* q1, sbyte* q2, sbyte* q3,
+        ref Vector256<int> l0, ref Vector256<int> l1, ref Vector256<int> l2, ref Vector256<int> l3)
+    {
+        l0 += LanesLess4(q0);
+        l1 += LanesLess4(q1);
+        l2 += LanesLess4(q2);
+        l3 += LanesLess4(q3);
+    }
+}
 
 /// <summary>AVX2 building blocks of the K-quant dots; callers check Avx2 and Fma.</summary>
 internal static unsafe class KQuantAvx2
@@ -41,6 +104,14 @@ internal static unsafe class KQuantAvx2
     /// <summary>fp16 in the high 16 bits of each lane → fp32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HighHalf(Vector256<int> words) => Fp16Vector.HalfHiToSingleArith(words);
+
+    /// <summary>d_a · fp32(d_w) broadcast to 8 lanes, as the single-row dots form it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Scale(ushort dw, float da)
+    {
+        var w = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(dw << 16));
+        return X86.Avx2.BroadcastScalarToVector256(Vector128.CreateScalarUnsafe(da) * w);
+    }
 
     /// <summary>−v by flipping the sign bit (exact: −(a·b) and (−a)·b round alike, zeros keep their signs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -238,6 +238,15 @@ internal static class Fp16Vector
         return (f | (y & Vector128.Create(SignBit))).AsSingle();
     }
 
+    /// <summary>(fp32 of the fp16 at p, fp32 of the fp16 at p + 2, 0, 0): two adjacent fp16 fields (a K-quant block's
+    /// d and dmin) from one 32-bit load.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector128<float> HalfPairToSingle(byte* p)
+    {
+        int both = *(int*)p;   // the first fp16 in the low half, the second in the high half
+        return HalfHiToSingleArith(Vector128.Create(both << 16, both, 0, 0));
+    }
+
     /// <summary>fp32 bits of a finite fp16 magnitude whose fields sit on fp32's (see the file comment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Finite(Vector128<int> mag)

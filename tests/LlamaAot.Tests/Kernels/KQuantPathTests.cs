@@ -240,9 +240,25 @@ public unsafe class KQuantPathTests : IDisposable
 
     // ---- prompt products ----------------------------------------------------------------------------------------
 
+    /// <summary>The AVX2 prompt product of each kind (Q4_K has one only in the blockwise order).</summary>
+    private static delegate*<MatMulArgs*, int, int, void> GemmOf(Kind k) => k switch
+    {
+        Kind.Q6_K => &DotQ6_KQ8_K.GemmAvx2,
+        Kind.Q5_K => &DotQ5_KQ8_K.GemmAvx2,
+        Kind.Q4_KBlockwise => &DotQ4_KQ8_K.GemmAvx2Blockwise,
+        Kind.Q3_K => &DotQ3_KQ8_K.GemmAvx2,
+        Kind.Q2_K => &DotQ2_KQ8_K.GemmAvx2,
+        Kind.Q2_KBlockwise => &DotQ2_KQ8_K.GemmAvx2Blockwise,
+        _ => throw new ArgumentException($"no prompt product for {k}"),
+    };
+
     [Theory]
-    [InlineData(Kind.Q4_KBlockwise)]
     [InlineData(Kind.Q6_K)]
+    [InlineData(Kind.Q5_K)]
+    [InlineData(Kind.Q4_KBlockwise)]
+    [InlineData(Kind.Q3_K)]
+    [InlineData(Kind.Q2_K)]
+    [InlineData(Kind.Q2_KBlockwise)]
     public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k)
     {
         // The AVX2 products with four activation rows per pass (also the AVX-512 table's): batches that leave 0..3
@@ -269,8 +285,7 @@ public unsafe class KQuantPathTests : IDisposable
                     W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
                     Y = y, YStride = YStride, Dot = DotOf("avx2", k),
                 };
-                var gemm = k == Kind.Q6_K ? (delegate*<MatMulArgs*, int, int, void>)&DotQ6_KQ8_K.GemmAvx2 : &DotQ4_KQ8_K.GemmAvx2Blockwise;
-                CheckGemmRanges(m, gemm, reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {fill}");
+                CheckGemmRanges(m, GemmOf(k), reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {fill}");
             }
         }
     }
