@@ -100,3 +100,20 @@ public class MatMatBench : ProductBench
     [Benchmark]
     public void MatMat() => Run();
 }
+
+/// <summary>Matrix-matrix at batch 128 for the remaining quant types (their prompt kernels), same shape as MatMatBench.</summary>
+public class MatMatMoreTypesBench : ProductBench
+{
+    [ParamsSource(nameof(Types))] public GgmlType Type { get; set; }
+    [Params(128)] public int Batch { get; set; }
+    [ParamsSource(nameof(Isas))] public KernelIsa Isa { get; set; }
+
+    public static IEnumerable<GgmlType> Types() => [GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K];
+    public static IEnumerable<KernelIsa> Isas() => Paths.Simd();
+
+    [GlobalSetup]
+    public void Setup() => Init(Type, 2048, 2048, Batch, Isa);
+
+    [Benchmark]
+    public void MatMat() => Run();
+}

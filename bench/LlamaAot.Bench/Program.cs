@@ -19,7 +19,7 @@ var job = Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmup
 var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 // No arguments: every suite (BenchmarkDotNet would otherwise ask which one on the console).
 string[] bdnArgs = args.Length == 0 ? ["--filter", "*"] : args;
-var summaries = BenchmarkSwitcher.FromTypes([typeof(MatVecBench), typeof(ReferenceMatVecBench), typeof(MatMatBench)]).Run(bdnArgs, config).ToList();
+var summaries = BenchmarkSwitcher.FromTypes([typeof(MatVecBench), typeof(ReferenceMatVecBench), typeof(MatMatBench), typeof(MatMatMoreTypesBench)]).Run(bdnArgs, config).ToList();
 
 var ci = CultureInfo.InvariantCulture;
 var md = new StringBuilder();
