@@ -142,8 +142,8 @@ public static unsafe partial class DotQ4_0Q8_0
                 PrefetchGroup(x);
                 var v0 = Vector512.Load(x);
                 var v1 = Vector512.Load(x + 64);
-                var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32() & Vector512.Create(unchecked((int)0xFFFF0000));
-                (Fp16Vector.HalfHiToSingleArith(h.GetLower()) * Vector256.Load(da + g)).Store(d + g);
+                var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32();   // low halves: don't care
+                (Fp16Vector.HalfHiToSingleArithNormalFirst(h.GetLower()) * Vector256.Load(da + g)).Store(d + g);
                 sbyte* y = aq + 32 * g;
                 var s0 = Four(Avx512Vbmi.PermuteVar64x8x2(v0, low4, v1), y, mask);
                 var s1 = Four(Avx512Vbmi.PermuteVar64x8x2(v1, high4, Vector512.Load(x + 80)), y + 128, mask);

@@ -65,7 +65,7 @@ internal static unsafe class IntDotAvx2
                 | (ulong)*(ushort*)(p + Math.Min(6, c) * stride) << 32 | (ulong)*(ushort*)(p + c * stride) << 48;
         }
         var h = X86.Avx2.ConvertToVector256Int32(Vector128.Create(lo, hi).AsUInt16());
-        return Fp16Vector.HalfHiToSingleArith(h << 16);
+        return Fp16Vector.HalfHiToSingleArithNormalFirst(h << 16);
     }
 
     /// <summary>d[k] = fp32(d of weight block k) · fp32(d of activation block k) for a group of blocks — the spec's

@@ -155,6 +155,21 @@ internal static class Fp16Vector
         return (f | (y & Vector256.Create(SignBit))).AsSingle();
     }
 
+    /// <summary>HalfHiToSingleArith with a shortcut for the usual case, every lane a normal fp16 (exponent 1..30): then
+    /// the fields and the sign only need the rebias, one integer add ((y &gt;&gt; 3) keeps the sign in bit 31 and the add
+    /// cannot reach it). Zeros, subnormals, infinities and NaNs take the full conversion.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfHiToSingleArithNormalFirst(Vector256<int> y)
+    {
+        var v = (y >> 3) & Vector256.Create(FieldMask);
+        var mag = (v & Vector256.Create(MagMask)).AsUInt32();
+        if (Vector256.LessThanAll(mag - Vector256.Create((uint)MinExponent), Vector256.Create((uint)(InfMag - MinExponent))))
+        {
+            return (v + Vector256.Create(Rebias)).AsSingle();
+        }
+        return HalfHiToSingleArith(y);
+    }
+
     /// <summary>fp32 bits of a finite fp16 magnitude whose fields sit on fp32's (see the file comment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Finite(Vector256<int> mag)

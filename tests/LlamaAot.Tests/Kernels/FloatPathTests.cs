@@ -256,7 +256,8 @@ public unsafe class FloatPathTests : IDisposable
     public void Arithmetic_half_widening_is_exact_for_every_half_at_every_width()
     {
         // HalfHiToSingleArith converts the kernels' fp16 scales (subnormal ones are common in K-quant files); a NaN
-        // may keep a signalling payload, every other half must give Fp16.ToFloat's bits.
+        // may keep a signalling payload, every other half must give Fp16.ToFloat's bits. The normal-first variant must
+        // agree whether the half sits among its own copies or among normal halves.
         for (int h = 0; h < 65536; h++)
         {
             float want = Fp16.ToFloat((ushort)h);
@@ -266,6 +267,9 @@ public unsafe class FloatPathTests : IDisposable
                 Fp16Vector.HalfHiToSingleArith(Vector128.Create(hi)).GetElement(3),
                 Fp16Vector.HalfHiToSingleArith(Vector256.Create(hi)).GetElement(7),
                 Fp16Vector.HalfHiToSingleArith(Vector512.Create(hi | 0x1234)).GetElement(15),
+                // The normal-first variant: all lanes alike (shortcut or full path), then one lane among normal ones.
+                Fp16Vector.HalfHiToSingleArithNormalFirst(Vector256.Create(hi | 0x1234)).GetElement(7),
+                Fp16Vector.HalfHiToSingleArithNormalFirst(Vector256.Create(0x3c00abcd).WithElement(2, hi)).GetElement(2),
             };
             foreach (float g in got)
             {
