@@ -34,7 +34,7 @@ public static unsafe partial class DotQ4_KQ8_K
         var accm = Vector128<float>.Zero;
         for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y++)
         {
-            var sm = ScalesAndMins(x);
+            var sm = KQuantAvx2.ScalesAndMins(x->Scales);
             var lanes = LanesAvx2(x, y, sm);
             var mins = MinsAvx2(y, sm);
             var dd = HalfScales(x, y->D, -y->D);                 // (d, dmin, 0, 0)
@@ -52,7 +52,7 @@ public static unsafe partial class DotQ4_KQ8_K
         float acc = 0, accm = 0;
         for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y++)
         {
-            var sm = ScalesAndMins(x);
+            var sm = KQuantAvx2.ScalesAndMins(x->Scales);
             BlockwiseStep(y, sm, WidenScales(x), LanesAvx2(x, y, sm), ref acc, ref accm);
         }
         return acc - accm;
@@ -88,7 +88,7 @@ public static unsafe partial class DotQ4_KQ8_K
         float acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, accm0 = 0, accm1 = 0, accm2 = 0, accm3 = 0;
         for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y0++, y1++, y2++, y3++)
         {
-            var sm = ScalesAndMins(x);
+            var sm = KQuantAvx2.ScalesAndMins(x->Scales);
             var s16 = X86.Avx2.ConvertToVector256Int16(sm);
             var sd = X86.Avx2.Permute2x128(s16, s16, 0x00).AsByte();
             Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;

@@ -117,16 +117,9 @@ public static unsafe partial class DotQ5_KQ8_K
         return (lanes, mins);
     }
 
-    /// <summary>The 8 scales (low half) and 8 mins (high half) of a block as int16, by ggml's kmask word shuffle.</summary>
+    /// <summary>The 8 scales (low half) and 8 mins (high half) of a block as int16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> ScalesAndMins(byte* x)
-    {
-        const uint K1 = 0x3f3f3f3f, K2 = 0x0f0f0f0f, K3 = 0x03030303;
-        uint u0 = Unsafe.ReadUnaligned<uint>(x + 4), u1 = Unsafe.ReadUnaligned<uint>(x + 8), u2 = Unsafe.ReadUnaligned<uint>(x + 12);
-        return KQuantAvx2.Widen(Vector128.Create(
-            u0 & K1, (u2 & K2) | (((u0 >> 6) & K3) << 4),            // scales 0..3, 4..7
-            u1 & K1, ((u2 >> 4) & K2) | (((u1 >> 6) & K3) << 4)).AsByte());   // mins 0..3, 4..7
-    }
+    private static Vector256<short> ScalesAndMins(byte* x) => KQuantAvx2.Widen(KQuantAvx2.ScalesAndMins(x + 4));
 
     /// <summary>Each min repeated twice as int16, so vpmaddwd with the 16 bsums gives m_j·(bs[2j] + bs[2j+1]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -105,6 +105,21 @@ internal static unsafe class KQuantAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HighHalf(Vector256<int> words) => Fp16Vector.HalfHiToSingleArith(words);
 
+    /// <summary>The eight 6-bit sub-block scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K/Q5_K block from its 12
+    /// packed bytes (get_scale_min_k4): ggml's mask-and-shift sequence on the four 32-bit words of one vector load (the
+    /// fourth word, past the 12 bytes and inside the block, is unused), with no scalar-to-vector inserts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> ScalesAndMins(byte* scales)
+    {
+        var v = Vector128.Load((uint*)scales);                                // u0 u1 u2 ·
+        var t = X86.Sse2.Shuffle(v, 0b_01_01_00_00);                           // u0 u0 u1 u1
+        var six = t & Vector128.Create(0x3f3f3f3fu);                           // lanes 0, 2: scales 0..3, mins 0..3
+        var low = X86.Avx2.ShiftRightLogicalVariable(X86.Sse2.Shuffle(v, 0b_10_10_10_10), Vector128.Create(0u, 0, 0, 4));
+        var top = ((t >>> 6) & Vector128.Create(0x03030303u)) << 4;           // lanes 1, 3: the 2 high bits from u0, u1
+        var high = (low & Vector128.Create(0x0f0f0f0fu)) | top;                // lanes 1, 3: scales 4..7, mins 4..7
+        return X86.Avx2.Blend(six, high, 0b1010).AsByte();
+    }
+
     /// <summary>d_a · fp32(d_w) broadcast to 8 lanes, as the single-row dots form it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Scale(ushort dw, float da)
