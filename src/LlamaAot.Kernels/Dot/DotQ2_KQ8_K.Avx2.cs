@@ -77,10 +77,12 @@ public static unsafe partial class DotQ2_KQ8_K
     }
 
     /// <summary>y[j·yStride] = Avx2(w, a + j·actStride, n) for j &lt; 4, bit for bit (Acts4, Reference order).</summary>
-    public static void Avx2Acts4(byte* w, byte* a, long actStride, int n, float* y, long yStride) => Acts4<ReferenceOrder>(w, a, actStride, n, y, yStride);
+    public static void Avx2Acts4(byte* w, byte* a, long actStride, int n, float* y, long yStride) =>
+        Acts4(w, a, actStride, n, y, yStride, blockwise: false);
 
     /// <summary>y[j·yStride] = Avx2Blockwise(w, a + j·actStride, n) for j &lt; 4, bit for bit (Acts4, blockwise order).</summary>
-    public static void Avx2BlockwiseActs4(byte* w, byte* a, long actStride, int n, float* y, long yStride) => Acts4<BlockwiseOrder>(w, a, actStride, n, y, yStride);
+    public static void Avx2BlockwiseActs4(byte* w, byte* a, long actStride, int n, float* y, long yStride) =>
+        Acts4(w, a, actStride, n, y, yStride, blockwise: true);
 
     /// <summary>Prompts in the Reference order: four activation rows per pass over a weight row, leftovers and decode by m->Dot.</summary>
     public static void GemmAvx2(MatMul.MatMulArgs* m, int start, int end) => MatMul.MatMul.Acts4Rows(m, start, end, &Avx2Acts4);
@@ -88,55 +90,15 @@ public static unsafe partial class DotQ2_KQ8_K
     /// <summary>Prompts in the blockwise order (rows % 8 == 0 matrices), leftovers and decode by m->Dot.</summary>
     public static void GemmAvx2Blockwise(MatMul.MatMulArgs* m, int start, int end) => MatMul.MatMul.Acts4Rows(m, start, end, &Avx2BlockwiseActs4);
 
-    /// <summary>One of the two specs' float parts for one block and one activation row, from the block's (d_w, dmin_w).</summary>
-    private interface IOrder
-    {
-        static abstract float Spec(byte* w, byte* a, int n);
-        static abstract void Step(float da, Vector128<float> halves, Vector256<int> lanes, Vector256<int> mins, ref Vector256<float> acc, ref float acc1, ref float acc2);
-        static abstract float Result(Vector256<float> acc, float acc1, float acc2);
-    }
-
-    /// <summary>Avx2's: acc = fma(−d_a·dmin, minlanes, acc), then acc = fma(d_a·d, lanes, acc); Hsum8 at the end.</summary>
-    private struct ReferenceOrder : IOrder
-    {
-        public static float Spec(byte* w, byte* a, int n) => Reference(w, a, n);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Step(float da, Vector128<float> halves, Vector256<int> lanes, Vector256<int> mins, ref Vector256<float> acc, ref float acc1, ref float acc2)
-        {
-            var dd = Vector128.Create(da) * halves;
-            acc = Fma.MultiplyAdd(Vector256.Create(-dd.GetElement(1)), Avx.ConvertToVector256Single(mins), acc);
-            acc = Fma.MultiplyAdd(X86.Avx2.BroadcastScalarToVector256(dd), Avx.ConvertToVector256Single(lanes), acc);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Result(Vector256<float> acc, float acc1, float acc2) => IntDotAvx2.Hsum8(acc);
-    }
-
-    /// <summary>Avx2Blockwise's: Σ lanes and Σ mins, then the two scalar chains; acc − accm at the end.</summary>
-    private struct BlockwiseOrder : IOrder
-    {
-        public static float Spec(byte* w, byte* a, int n) => ReferenceBlockwise(w, a, n);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Step(float da, Vector128<float> halves, Vector256<int> lanes, Vector256<int> mins, ref Vector256<float> acc, ref float acc1, ref float acc2)
-        {
-            var dd = halves * Vector128.Create(da);
-            var s = Sums(lanes, mins);
-            acc1 = MathF.FusedMultiplyAdd(s.ToScalar(), dd.ToScalar(), acc1);
-            acc2 = MathF.FusedMultiplyAdd(s.GetElement(1), dd.GetElement(1), acc2);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Result(Vector256<float> acc, float acc1, float acc2) => acc1 - acc2;
-    }
-
-    /// <summary>The Acts4 kernels: each super-block's scales, mins and 2-bit quants unpacked once for four rows.</summary>
-    private static void Acts4<TOrder>(byte* w, byte* a, long actStride, int n, float* y, long yStride) where TOrder : struct, IOrder
+    /// <summary>The Acts4 kernels, inlined into each entry with <paramref name="blockwise"/> a constant: each
+    /// super-block's scales, mins and 2-bit quants unpacked once for four activation rows. (A generic over the two
+    /// float orders compiled the same under NativeAOT, but the JIT's tiered code for it ran 3.5× slower.)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acts4(byte* w, byte* a, long actStride, int n, float* y, long yStride, bool blockwise)
     {
         if (!X86.Avx2.IsSupported || !Fma.IsSupported)
         {
-            for (int j = 0; j < 4; j++) y[j * yStride] = TOrder.Spec(w, a + j * actStride, n);
+            for (int j = 0; j < 4; j++) y[j * yStride] = blockwise ? ReferenceBlockwise(w, a + j * actStride, n) : Reference(w, a + j * actStride, n);
             return;
         }
         const int QA = KQuantAvx2.Q8K, Q = KQuantAvx2.QsOffset, B = KQuantAvx2.BSumsOffset;
@@ -158,15 +120,36 @@ public static unsafe partial class DotQ2_KQ8_K
             Pair(q1, scHi, 0).AddLanes((sbyte*)(a0 + Q + 128), (sbyte*)(a1 + Q + 128), (sbyte*)(a2 + Q + 128), (sbyte*)(a3 + Q + 128), ref l0, ref l1, ref l2, ref l3);
             Pair(q1, scHi, 1).AddLanes((sbyte*)(a0 + Q + 192), (sbyte*)(a1 + Q + 192), (sbyte*)(a2 + Q + 192), (sbyte*)(a3 + Q + 192), ref l0, ref l1, ref l2, ref l3);
             var halves = Fp16Vector.HalfPairToSingle(x + 80);   // (d_w, dmin_w)
-            TOrder.Step(*(float*)a0, halves, l0, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a0 + B)), minWords), ref acc0, ref s0, ref m0);
-            TOrder.Step(*(float*)a1, halves, l1, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a1 + B)), minWords), ref acc1, ref s1, ref m1);
-            TOrder.Step(*(float*)a2, halves, l2, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a2 + B)), minWords), ref acc2, ref s2, ref m2);
-            TOrder.Step(*(float*)a3, halves, l3, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a3 + B)), minWords), ref acc3, ref s3, ref m3);
+            Step(blockwise, *(float*)a0, halves, l0, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a0 + B)), minWords), ref acc0, ref s0, ref m0);
+            Step(blockwise, *(float*)a1, halves, l1, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a1 + B)), minWords), ref acc1, ref s1, ref m1);
+            Step(blockwise, *(float*)a2, halves, l2, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a2 + B)), minWords), ref acc2, ref s2, ref m2);
+            Step(blockwise, *(float*)a3, halves, l3, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a3 + B)), minWords), ref acc3, ref s3, ref m3);
         }
-        y[0] = TOrder.Result(acc0, s0, m0);
-        y[yStride] = TOrder.Result(acc1, s1, m1);
-        y[2 * yStride] = TOrder.Result(acc2, s2, m2);
-        y[3 * yStride] = TOrder.Result(acc3, s3, m3);
+        y[0] = blockwise ? s0 - m0 : IntDotAvx2.Hsum8(acc0);
+        y[yStride] = blockwise ? s1 - m1 : IntDotAvx2.Hsum8(acc1);
+        y[2 * yStride] = blockwise ? s2 - m2 : IntDotAvx2.Hsum8(acc2);
+        y[3 * yStride] = blockwise ? s3 - m3 : IntDotAvx2.Hsum8(acc3);
+    }
+
+    /// <summary>One block's float part for one activation row, from the block's (d_w, dmin_w) and d_a, as the
+    /// single-row dots form it. Reference order (Avx2): acc = fma(−d_a·dmin, minlanes, acc), then acc = fma(d_a·d,
+    /// lanes, acc). Blockwise (Avx2Blockwise): Σ lanes and Σ mins, then the two scalar chains acc1 and acc2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(bool blockwise, float da, Vector128<float> halves, Vector256<int> lanes, Vector256<int> mins,
+        ref Vector256<float> acc, ref float acc1, ref float acc2)
+    {
+        var dd = halves * Vector128.Create(da);
+        if (blockwise)
+        {
+            var s = Sums(lanes, mins);
+            acc1 = MathF.FusedMultiplyAdd(s.ToScalar(), dd.ToScalar(), acc1);
+            acc2 = MathF.FusedMultiplyAdd(s.GetElement(1), dd.GetElement(1), acc2);
+        }
+        else
+        {
+            acc = Fma.MultiplyAdd(Vector256.Create(-dd.GetElement(1)), Avx.ConvertToVector256Single(mins), acc);
+            acc = Fma.MultiplyAdd(X86.Avx2.BroadcastScalarToVector256(dd), Avx.ConvertToVector256Single(lanes), acc);
+        }
     }
 
     /// <summary>(Σ lanes, Σ mins, ·, ·) as floats: two horizontal adds, one conversion.</summary>

@@ -121,8 +121,8 @@ public static unsafe partial class DotQ4_KQ8_K
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> WidenScales(BlockQ4_K* x) => Fp16Vector.HalfPairToSingle((byte*)x);
 
-    /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4); portable,
-    /// shared by every path.</summary>
+    /// <summary>The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a block (get_scale_min_k4) in scalar
+    /// integer ops, for the v128 and NEON paths (the AVX2 kernels use KQuantAvx2.ScalesAndMins, the same bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> ScalesAndMins(BlockQ4_K* x)
     {

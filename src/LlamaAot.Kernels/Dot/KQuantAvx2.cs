@@ -1,5 +1,5 @@
 // AVX2 pieces shared by the K-quant · Q8_K dots (Dot*_KQ8_K.Avx2.cs): the group scales below serve Q5_K, Q3_K and
-// Q2_K; ChunkPair serves all five, Scale the Q6_K and Q3_K ones.
+// Q2_K; ChunkPair serves all five, ScalesAndMins the Q4_K and Q5_K ones, Scale the Q6_K and Q3_K ones.
 //   Scales: the spec's per-block products d = d_a·fp32(d_w) (and dmin) are formed for a group of 8 super-blocks at
 //   once: one gather of the Q8_K fp32 d's and one gather of the 4 bytes holding the weight's fp16 d (and dmin),
 //   converted with Fp16Vector (bit-exact with Fp16.ToFloat), kept on the stack for the loop's broadcasts. Lanes past
