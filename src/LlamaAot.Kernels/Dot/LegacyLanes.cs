@@ -7,8 +7,8 @@
 //   qh → bytes: byte j of a 32-byte vector takes byte j/8 of qh (a byte shuffle), is tested against bit j % 8, and
 //   becomes 0x10 where the bit is set.
 //   Scales: d = fp16(d_w)·fp16(d_a) and, for the formats with a minimum, m_w·s_a, both as the spec's fp32 products,
-//   for a group of up to eight blocks; Q4_1/Q5_1 and Q8_1 keep both halves in a block's first dword, so one gather
-//   per side serves d and m (ScalesAndMins8; this halved the AVX2 kernels' gathers and took ~20% off a block).
+//   for a group of up to eight blocks; Q4_1/Q5_1 and Q8_1 keep both halves in a block's first dword, so one set of
+//   eight dword loads per side (IntDotAvx2.Words8, no gathers) serves d and m (ScalesAndMins8).
 //   No AVX-512 variants: on this Zen 4 the single row is bound by its fma chain (one fma per block, the spec's order)
 //   and Q4_0's two-blocks-per-zmm shape measured no faster than AVX2, for these formats too.
 using System.Runtime.CompilerServices;
@@ -33,13 +33,13 @@ internal static unsafe class LegacyAvx2
         IntDotAvx2.Halves8(w, wStride, count) * IntDotAvx2.Halves8(a, aStride, count);
 
     /// <summary>For a group of `count` blocks whose first 4 bytes are two halves (Q4_1/Q5_1: d, m; Q8_1: d, s):
-    /// d[k] = d_w·d_a and m[k] = m_w·s_a, from one gather per side (the low half of each gathered dword is d, the high
-    /// half the second value; Fp16Vector's widening ignores a lane's low 16 bits).</summary>
+    /// d[k] = d_w·d_a and m[k] = m_w·s_a, from one Words8 per side (the low half of each dword is d, the high half the
+    /// second value; Fp16Vector's widening ignores a lane's low 16 bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ScalesAndMins8(byte* w, int wStride, byte* a, int aStride, int count, float* d, float* m)
     {
-        var gw = X86.Avx2.GatherVector256((int*)w, IntDotAvx2.GroupOffsets(wStride, count), 1);
-        var ga = X86.Avx2.GatherVector256((int*)a, IntDotAvx2.GroupOffsets(aStride, count), 1);
+        var gw = IntDotAvx2.Words8(w, wStride, count);
+        var ga = IntDotAvx2.Words8(a, aStride, count);
         (Fp16Vector.HalfHiToSingleArith(gw << 16) * Fp16Vector.HalfHiToSingleArith(ga << 16)).Store(d);
         (Fp16Vector.HalfHiToSingleArith(gw) * Fp16Vector.HalfHiToSingleArith(ga)).Store(m);
     }
@@ -249,7 +249,6 @@ internal static unsafe class MinDotAvx2<T> where T : struct, IMinBlockAvx2
         float* da = stackalloc float[IntDotAvx2.Group];
         float* sa = stackalloc float[IntDotAvx2.Group];
         float* d = stackalloc float[4];
-        var rows = Vector128.Create(0, 1, 2, 3) * (int)rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
@@ -259,12 +258,12 @@ internal static unsafe class MinDotAvx2<T> where T : struct, IMinBlockAvx2
         for (int b0 = 0; b0 < nb; b0 += IntDotAvx2.Group)
         {
             int count = Math.Min(IntDotAvx2.Group, nb - b0);
-            var ga = X86.Avx2.GatherVector256((int*)(a + b0 * A), IntDotAvx2.GroupOffsets(A, count), 1);   // (d, s) pairs
+            var ga = IntDotAvx2.Words8(a + b0 * A, A, count);   // (d, s) pairs
             Fp16Vector.HalfHiToSingleArith(ga << 16).Store(da);
             Fp16Vector.HalfHiToSingleArith(ga).Store(sa);
             for (int k = 0, ow = b0 * W, oa = b0 * A; k < count; k++, ow += W, oa += A)
             {
-                var gw = X86.Avx2.GatherVector128((int*)(w + ow), rows, 1);   // the four rows' (d, m) pairs
+                var gw = Vector128.Create(*(int*)(w + ow), *(int*)(w1 + ow), *(int*)(w2 + ow), *(int*)(w3 + ow));   // the four rows' (d, m) pairs
                 (Fp16Vector.HalfHiToSingleArith(gw << 16) * Vector128.Create(da[k])).Store(d);
                 mins += Fp16Vector.HalfHiToSingleArith(gw) * Vector128.Create(sa[k]);
                 var yv = Vector256.Load((sbyte*)(a + oa + 4));
