@@ -107,18 +107,12 @@ public static unsafe partial class DotQ2_KQ8_K
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0, m0 = 0, m1 = 0, m2 = 0, m3 = 0;
         for (int i = 0; i < n / BlockQ2_K.QK; i++, x += QW, a0 += QA, a1 += QA, a2 += QA, a3 += QA)
         {
-            var sb = Vector128.Load(x);
-            var sc = KQuantAvx2.Widen(sb & Vector128.Create((byte)0x0F));
-            var minWords = KQuantAvx2.Widen(sb >>> 4);
-            var scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();   // sc 0..7 in both halves (chunks 0..3)
-            var scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();   // sc 8..15 (chunks 4..7)
-            var q0 = Vector256.Load(x + 16);
-            var q1 = Vector256.Load(x + 48);
+            Scales(x, out var scLo, out var scHi, out var minWords);
             Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
-            Pair(q0, scLo, 0).AddLanes((sbyte*)(a0 + Q), (sbyte*)(a1 + Q), (sbyte*)(a2 + Q), (sbyte*)(a3 + Q), ref l0, ref l1, ref l2, ref l3);
-            Pair(q0, scLo, 1).AddLanes((sbyte*)(a0 + Q + 64), (sbyte*)(a1 + Q + 64), (sbyte*)(a2 + Q + 64), (sbyte*)(a3 + Q + 64), ref l0, ref l1, ref l2, ref l3);
-            Pair(q1, scHi, 0).AddLanes((sbyte*)(a0 + Q + 128), (sbyte*)(a1 + Q + 128), (sbyte*)(a2 + Q + 128), (sbyte*)(a3 + Q + 128), ref l0, ref l1, ref l2, ref l3);
-            Pair(q1, scHi, 1).AddLanes((sbyte*)(a0 + Q + 192), (sbyte*)(a1 + Q + 192), (sbyte*)(a2 + Q + 192), (sbyte*)(a3 + Q + 192), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scLo, 0).AddLanes((sbyte*)(a0 + Q), (sbyte*)(a1 + Q), (sbyte*)(a2 + Q), (sbyte*)(a3 + Q), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scLo, 1).AddLanes((sbyte*)(a0 + Q + 64), (sbyte*)(a1 + Q + 64), (sbyte*)(a2 + Q + 64), (sbyte*)(a3 + Q + 64), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scHi, 2).AddLanes((sbyte*)(a0 + Q + 128), (sbyte*)(a1 + Q + 128), (sbyte*)(a2 + Q + 128), (sbyte*)(a3 + Q + 128), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scHi, 3).AddLanes((sbyte*)(a0 + Q + 192), (sbyte*)(a1 + Q + 192), (sbyte*)(a2 + Q + 192), (sbyte*)(a3 + Q + 192), ref l0, ref l1, ref l2, ref l3);
             var halves = Fp16Vector.HalfPairToSingle(x + 80);   // (d_w, dmin_w)
             Step(blockwise, *(float*)a0, halves, l0, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a0 + B)), minWords), ref acc0, ref s0, ref m0);
             Step(blockwise, *(float*)a1, halves, l1, X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a1 + B)), minWords), ref acc1, ref s1, ref m1);
@@ -165,23 +159,34 @@ public static unsafe partial class DotQ2_KQ8_K
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<int> Lanes, Vector256<int> Mins) Lanes(byte* x, byte* y)
     {
-        var sb = Vector128.Load(x);
-        var sc = KQuantAvx2.Widen(sb & Vector128.Create((byte)0x0F));
-        var mins = X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(y + KQuantAvx2.BSumsOffset)), KQuantAvx2.Widen(sb >>> 4));
-        var scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();   // sc 0..7 in both halves (chunks 0..3)
-        var scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();   // sc 8..15 (chunks 4..7)
-        var q0 = Vector256.Load(x + 16);
-        var q1 = Vector256.Load(x + 48);
+        Scales(x, out var scLo, out var scHi, out var minWords);
+        var mins = X86.Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(y + KQuantAvx2.BSumsOffset)), minWords);
         var ya = (sbyte*)(y + KQuantAvx2.QsOffset);
-        var lanes = (Pair(q0, scLo, 0).Lanes(ya) + Pair(q0, scLo, 1).Lanes(ya + 64))
-            + (Pair(q1, scHi, 0).Lanes(ya + 128) + Pair(q1, scHi, 1).Lanes(ya + 192));
+        var lanes = (Pair(x, scLo, 0).Lanes(ya) + Pair(x, scLo, 1).Lanes(ya + 64))
+            + (Pair(x, scHi, 2).Lanes(ya + 128) + Pair(x, scHi, 3).Lanes(ya + 192));
         return (lanes, mins);
     }
 
-    /// <summary>Chunks 2p and 2p+1 of qs group q (2-bit fields 2p and 2p+1) with their scale pairs from sc, the group's
-    /// 8 scales as int16 in both halves.</summary>
+    /// <summary>The 4-bit scales of chunks 0..3 (sc 0..7) and 4..7 (sc 8..15) as int16, each group's eight in both
+    /// 128-bit halves, and the 16 4-bit mins as int16 (for vpmaddwd with the bsums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ChunkPair Pair(Vector256<byte> q, Vector256<byte> sc, [ConstantExpected] int p) =>
-        new(KQuantAvx2.Field2(q, 2 * p), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask(2 * p)).AsInt16(),
-            KQuantAvx2.Field2(q, 2 * p + 1), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask(2 * p + 1)).AsInt16());
+    private static void Scales(byte* x, out Vector256<byte> scLo, out Vector256<byte> scHi, out Vector256<short> minWords)
+    {
+        var sb = Vector128.Load(x);
+        var sc = KQuantAvx2.Widen(sb & Vector128.Create((byte)0x0F));
+        minWords = KQuantAvx2.Widen(sb >>> 4);
+        scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();
+        scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();
+    }
+
+    /// <summary>Chunks 2p and 2p+1 of block x (p = 0..3): the 2-bit fields 2p &amp; 3 and (2p + 1) &amp; 3 of its qs
+    /// group, with their scale pairs from sc, the group's 8 scales as int16 in both halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ChunkPair Pair(byte* x, Vector256<byte> sc, [ConstantExpected] int p)
+    {
+        var q = Vector256.Load(x + 16 + 32 * (p / 2));   // qs group 0 holds chunks 0..3, group 1 chunks 4..7
+        int s = 2 * p & 3;
+        return new(KQuantAvx2.Field2(q, s), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask(s)).AsInt16(),
+            KQuantAvx2.Field2(q, s + 1), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask(s + 1)).AsInt16());
+    }
 }

@@ -59,17 +59,12 @@ public static unsafe partial class DotQ3_KQ8_K
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int i = 0; i < n / BlockQ3_K.QK; i++, x += QW, a0 += QA, a1 += QA, a2 += QA, a3 += QA)
         {
-            var sc = Scales(x);
-            var scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();   // sc 0..7 in both halves (chunks 0..3)
-            var scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();   // sc 8..15 (chunks 4..7)
-            var hm = Vector256.Load(x);
-            var q0 = Vector256.Load(x + 32);
-            var q1 = Vector256.Load(x + 64);
+            ScaleHalves(x, out var scLo, out var scHi);
             Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
-            Pair(q0, hm, scLo, 0).AddLanesLess4((sbyte*)(a0 + Q), (sbyte*)(a1 + Q), (sbyte*)(a2 + Q), (sbyte*)(a3 + Q), ref l0, ref l1, ref l2, ref l3);
-            Pair(q0, hm, scLo, 1).AddLanesLess4((sbyte*)(a0 + Q + 64), (sbyte*)(a1 + Q + 64), (sbyte*)(a2 + Q + 64), (sbyte*)(a3 + Q + 64), ref l0, ref l1, ref l2, ref l3);
-            Pair(q1, hm, scHi, 2).AddLanesLess4((sbyte*)(a0 + Q + 128), (sbyte*)(a1 + Q + 128), (sbyte*)(a2 + Q + 128), (sbyte*)(a3 + Q + 128), ref l0, ref l1, ref l2, ref l3);
-            Pair(q1, hm, scHi, 3).AddLanesLess4((sbyte*)(a0 + Q + 192), (sbyte*)(a1 + Q + 192), (sbyte*)(a2 + Q + 192), (sbyte*)(a3 + Q + 192), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scLo, 0).AddLanesLess4((sbyte*)(a0 + Q), (sbyte*)(a1 + Q), (sbyte*)(a2 + Q), (sbyte*)(a3 + Q), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scLo, 1).AddLanesLess4((sbyte*)(a0 + Q + 64), (sbyte*)(a1 + Q + 64), (sbyte*)(a2 + Q + 64), (sbyte*)(a3 + Q + 64), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scHi, 2).AddLanesLess4((sbyte*)(a0 + Q + 128), (sbyte*)(a1 + Q + 128), (sbyte*)(a2 + Q + 128), (sbyte*)(a3 + Q + 128), ref l0, ref l1, ref l2, ref l3);
+            Pair(x, scHi, 3).AddLanesLess4((sbyte*)(a0 + Q + 192), (sbyte*)(a1 + Q + 192), (sbyte*)(a2 + Q + 192), (sbyte*)(a3 + Q + 192), ref l0, ref l1, ref l2, ref l3);
             ushort dw = *(ushort*)(x + 108);
             acc0 = Fma.MultiplyAdd(KQuantAvx2.Scale(dw, *(float*)a0), Avx.ConvertToVector256Single(l0), acc0);
             acc1 = Fma.MultiplyAdd(KQuantAvx2.Scale(dw, *(float*)a1), Avx.ConvertToVector256Single(l1), acc1);
@@ -89,15 +84,20 @@ public static unsafe partial class DotQ3_KQ8_K
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Lanes(byte* x, byte* ya)
     {
-        var sc = Scales(x);
-        var scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();   // sc 0..7 in both halves (chunks 0..3)
-        var scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();   // sc 8..15 (chunks 4..7)
-        var hm = Vector256.Load(x);
-        var q0 = Vector256.Load(x + 32);
-        var q1 = Vector256.Load(x + 64);
+        ScaleHalves(x, out var scLo, out var scHi);
         var q8 = (sbyte*)ya;
-        return (Pair(q0, hm, scLo, 0).LanesLess4(q8) + Pair(q0, hm, scLo, 1).LanesLess4(q8 + 64))
-            + (Pair(q1, hm, scHi, 2).LanesLess4(q8 + 128) + Pair(q1, hm, scHi, 3).LanesLess4(q8 + 192));
+        return (Pair(x, scLo, 0).LanesLess4(q8) + Pair(x, scLo, 1).LanesLess4(q8 + 64))
+            + (Pair(x, scHi, 2).LanesLess4(q8 + 128) + Pair(x, scHi, 3).LanesLess4(q8 + 192));
+    }
+
+    /// <summary>The signed scales of chunks 0..3 (sc 0..7) and of chunks 4..7 (sc 8..15), each group's eight int16 in
+    /// both 128-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScaleHalves(byte* x, out Vector256<byte> scLo, out Vector256<byte> scHi)
+    {
+        var sc = Scales(x);
+        scLo = X86.Avx2.Permute2x128(sc, sc, 0x00).AsByte();
+        scHi = X86.Avx2.Permute2x128(sc, sc, 0x11).AsByte();
     }
 
     /// <summary>The 16 signed sub-block scales (sc − 32) as int16, by ggml's kmask word shuffle.</summary>
@@ -111,12 +111,16 @@ public static unsafe partial class DotQ3_KQ8_K
             ((a0 >> 4) & K2) | (((t >> 4) & K3) << 4), ((a1 >> 4) & K2) | (((t >> 6) & K3) << 4)).AsByte()) - Vector256.Create((short)32);
     }
 
-    /// <summary>Chunks 2p and 2p+1 (q the qs group holding them, sc the scale half holding theirs): u = field | 4·(hmask
-    /// bit), the quant + 4, and the signed scale pair sc[2c] (low 16 bytes) / sc[2c+1] (high 16).</summary>
+    /// <summary>Chunks 2p and 2p+1 of block x (p = 0..3; sc the scale half holding theirs): u = field | 4·(hmask bit),
+    /// the quant + 4, and the signed scale pair sc[2c] (low 16 bytes) / sc[2c+1] (high 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ChunkPair Pair(Vector256<byte> q, Vector256<byte> hm, Vector256<byte> sc, [ConstantExpected] int p) =>
-        new(U(q, hm, 2 * p), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask((2 * p) & 3)).AsInt16(),
+    private static ChunkPair Pair(byte* x, Vector256<byte> sc, [ConstantExpected] int p)
+    {
+        var hm = Vector256.Load(x);
+        var q = Vector256.Load(x + 32 + 32 * (p / 2));   // qs group 0 holds chunks 0..3, group 1 chunks 4..7
+        return new(U(q, hm, 2 * p), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask((2 * p) & 3)).AsInt16(),
             U(q, hm, 2 * p + 1), X86.Avx2.Shuffle(sc, KQuantAvx2.PairMask((2 * p + 1) & 3)).AsInt16());
+    }
 
     /// <summary>Chunk c's quants + 4: the 2-bit field c &amp; 3 of its qs group and bit c of every hmask byte as bit 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
