@@ -122,6 +122,20 @@ public class PublishedBinaryTests
     }
 
     [Fact]
+    public void Generating_with_an_unknown_forced_path_is_a_one_line_user_error()
+    {
+        // Here rather than in-process: LLAMA_AOT_ISA is process-wide, and setting it in the test process made
+        // concurrently running tests that build a model fail (seen once in ~10 full runs).
+        var (code, stdout, stderr) = Run(["-m", TestPaths.Model("stories260K-Q8_0.gguf"), "-p", "hi"], isa: "sse9");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains("LLAMA_AOT_ISA", lines[0]);
+    }
+
+    [Fact]
     public void Depends_only_on_system_libraries()
     {
         if (!OperatingSystem.IsLinux()) return;

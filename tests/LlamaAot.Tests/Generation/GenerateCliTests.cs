@@ -99,21 +99,6 @@ public class GenerateCliTests
     }
 
     [Fact]
-    public void Forcing_an_unknown_kernel_path_is_a_user_error()
-    {
-        string? old = Environment.GetEnvironmentVariable("LLAMA_AOT_ISA");
-        try
-        {
-            Environment.SetEnvironmentVariable("LLAMA_AOT_ISA", "sse9");
-            AssertUserError(CliRunner.Run("-m", Stories, "-p", "hi"), "LLAMA_AOT_ISA");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("LLAMA_AOT_ISA", old);
-        }
-    }
-
-    [Fact]
     public void Seeded_sampling_is_reproducible_and_seed_dependent()
     {
         string[] Args(string seed) => ["-m", Stories, "-p", "Once upon a time", "-n", "48", "--temp", "1.0", "--top-k", "0", "--top-p", "1", "--min-p", "0", "-s", seed, "--ids"];
