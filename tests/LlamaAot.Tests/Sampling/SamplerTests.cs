@@ -603,17 +603,13 @@ public sealed class SamplerTests
         }
         int[] history = Enumerable.Range(0, 100).Select(i => i * 7 % vocab).ToArray();
 
-        for (int i = 0; i < 50; i++)
-        {
-            sampler.Sample(logits, history);   // warm up JIT tiers
-        }
-        long before = GC.GetAllocatedBytesForCurrentThread();
         int sink = 0;
-        for (int i = 0; i < 100; i++)
-        {
-            sink += sampler.Sample(logits, history);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = Allocations.AfterWarmUp(
+            () => sampler.Sample(logits, history),   // warm up JIT tiers
+            () =>
+            {
+                for (int i = 0; i < 100; i++) sink += sampler.Sample(logits, history);
+            });
         Assert.Equal(0, allocated);
         Assert.True(sink >= 0);
     }
