@@ -265,27 +265,32 @@ public unsafe class KQuantPathTests : IDisposable
         // activation rows after the groups of four, ranges that start and end anywhere; every output is the
         // Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
-        const int Blocks = 3, Rows = 16;
-        int n = Blocks * QK;
-        long rowBytes = Blocks * WeightBlockBytes(k), actBytes = Blocks * sizeof(BlockQ8_K);
+        // Super-block counts: under one group of eight (the blockwise decode's short group), whole groups, and
+        // groups plus a short one.
+        const int Rows = 16;
         var reference = RefOf(k);
         var rng = new Random(41);
-        foreach (int batch in new[] { 1, 3, 4, 6, 9, 70 })
+        foreach (int blocks in new[] { 3, 8, 15, 22 })
         {
-            foreach (var fill in new[] { Fill.Random, Fill.Quantized, Fill.Extreme, Fill.SpecialScales })
+            int n = blocks * QK;
+            long rowBytes = blocks * WeightBlockBytes(k), actBytes = blocks * sizeof(BlockQ8_K);
+            foreach (int batch in new[] { 1, 3, 4, 6, 9, 70 })
             {
-                byte* w = Row((int)(Rows * rowBytes), 1);
-                byte* act = Row((int)(batch * actBytes), 2);
-                for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, Blocks, k, fill, rng);
-                for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, Blocks, fill, rng);
-                const long YStride = Rows + 3;
-                float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
-                var m = new MatMulArgs
+                foreach (var fill in new[] { Fill.Random, Fill.Quantized, Fill.Extreme, Fill.SpecialScales, Fill.ZeroScales })
                 {
-                    W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
-                    Y = y, YStride = YStride, Dot = DotOf("avx2", k),
-                };
-                CheckGemmRanges(m, GemmOf(k), reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {fill}");
+                    byte* w = Row((int)(Rows * rowBytes), 1);
+                    byte* act = Row((int)(batch * actBytes), 2);
+                    for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, fill, rng);
+                    for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, blocks, fill, rng);
+                    const long YStride = Rows + 3;
+                    float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
+                    var m = new MatMulArgs
+                    {
+                        W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
+                        Y = y, YStride = YStride, Dot = DotOf("avx2", k),
+                    };
+                    CheckGemmRanges(m, GemmOf(k), reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {blocks} blocks {fill}");
+                }
             }
         }
     }
