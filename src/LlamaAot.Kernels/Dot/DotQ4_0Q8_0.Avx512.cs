@@ -139,7 +139,7 @@ public static unsafe partial class DotQ4_0Q8_0
             var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
             for (int g = 0; g < nb; g += G, x += G * Q4)
             {
-                PrefetchGroup(x);
+                IntDotAvx2.PrefetchAhead(x, 3);
                 var v0 = Vector512.Load(x);
                 var v1 = Vector512.Load(x + 64);
                 var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32();   // low halves: don't care

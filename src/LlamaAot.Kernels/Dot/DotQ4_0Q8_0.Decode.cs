@@ -9,9 +9,7 @@
 //   The activation is prepared once per call: its int8s regrouped per four blocks (the four blocks' first 16
 //   bytes, then their last 16: the partners of the low and the high nibbles), its fp32 scales, and 8·Σ q_a per
 //   block, the "− 8" of every weight, subtracted from each block's int32 sum instead of per int16 pair.
-//   Row kernels prefetch the weights a page ahead: the hardware prefetchers stop at 4 KiB page boundaries, and
-//   this stream is compute-heavy enough to lose from their restarts (tg +11% in-model at one and two threads).
-//   Prefetches never fault, so running past the tensor is harmless.
+//   Row kernels prefetch the weights a page ahead (IntDotAvx2.PrefetchAhead).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -30,9 +28,6 @@ internal unsafe interface IQ4_0DecodeRow
 
 public static unsafe partial class DotQ4_0Q8_0
 {
-    /// <summary>Bytes ahead of the current group that the decode row kernels prefetch.</summary>
-    private const int DecodeAhead = 4096;
-
     /// <summary>Rows [start, end) of a batch-1 product, each bit for bit `one` (the path's blockwise single row),
     /// through the row kernel TRow in runs of eight (callers check Avx2 and Fma).</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
@@ -103,14 +98,5 @@ public static unsafe partial class DotQ4_0Q8_0
         c1 = Avx.Permute2x128(u1, u5, 0x20); c5 = Avx.Permute2x128(u1, u5, 0x31);
         c2 = Avx.Permute2x128(u2, u6, 0x20); c6 = Avx.Permute2x128(u2, u6, 0x31);
         c3 = Avx.Permute2x128(u3, u7, 0x20); c7 = Avx.Permute2x128(u3, u7, 0x31);
-    }
-
-    /// <summary>Prefetches the three lines of the group DecodeAhead bytes past x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchGroup(byte* x)
-    {
-        Sse.Prefetch0(x + DecodeAhead);
-        Sse.Prefetch0(x + DecodeAhead + 64);
-        Sse.Prefetch0(x + DecodeAhead + 128);
     }
 }

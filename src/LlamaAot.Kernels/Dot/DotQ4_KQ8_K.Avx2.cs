@@ -172,6 +172,7 @@ public static unsafe partial class DotQ4_KQ8_K
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector128<int> Part(BlockQ4_K* x, BlockQ8_K* y, Vector128<short>* sums, int j)
         {
+            IntDotAvx2.PrefetchAhead((byte*)(x + j), 3);   // 144-byte blocks
             var sm = KQuantAvx2.ScalesAndMins(x[j].Scales);
             var lanes = LanesAvx2(x + j, y + j, sm);
             var mins = Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(sm, Vector128<byte>.Zero).AsInt16(), sums[j]);

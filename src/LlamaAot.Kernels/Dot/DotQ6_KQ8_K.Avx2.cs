@@ -32,6 +32,7 @@ public static unsafe partial class DotQ6_KQ8_K
         var acc = Vector256<float>.Zero;
         for (int i = 0; i < n / BlockQ6_K.QK; i++, x++, y++)
         {
+            IntDotAvx2.PrefetchAhead((byte*)x, 4);   // 210-byte blocks
             var lanes = LanesAvx2(x, y);
             acc = Fma.MultiplyAdd(KQuantAvx2.Scale(x->D, y->D), Avx.ConvertToVector256Single(lanes), acc);
         }

@@ -12,6 +12,7 @@
 //   made the JIT keep the accumulators in memory, turning the fma chain into a store-load chain (2x slower).
 //   The single row is bound by its fma chain (4 cycles a block on Zen 4); Rows4 runs four independent chains against
 //   one activation row, which is what decode's matrix-vector product needs.
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -41,6 +42,20 @@ internal static unsafe class IntDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> GroupOffsets(int stride, int count) =>
         Vector256.Min(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - 1)) * Vector256.Create(stride);
+
+    /// <summary>Prefetches `lines` cache lines starting a page (4 KiB) past p. The decode row kernels call it once
+    /// per block group: the hardware prefetchers stop at page boundaries, and these compute-heavy streams lose from
+    /// their restarts (Q4_0 tg +11%, Q4_K +9% in-model at one thread). Prefetches never fault, so running past the
+    /// tensor is harmless.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchAhead(byte* p, [ConstantExpected(Min = 1, Max = 4)] int lines)
+    {
+        const int Ahead = 4096;
+        X86.Sse.Prefetch0(p + Ahead);
+        if (lines > 1) X86.Sse.Prefetch0(p + Ahead + 64);
+        if (lines > 2) X86.Sse.Prefetch0(p + Ahead + 128);
+        if (lines > 3) X86.Sse.Prefetch0(p + Ahead + 192);
+    }
 
     /// <summary>The 4 bytes at p + k·stride of blocks k &lt; 8 (k clamped to count − 1, so a short group never reads
     /// past its last block), by eight scalar loads. The Q4_1/Q5_1 dots take their (d, m) and (d, s) pairs this way:
