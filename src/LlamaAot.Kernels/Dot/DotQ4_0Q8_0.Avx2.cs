@@ -127,12 +127,18 @@ public static unsafe partial class DotQ4_0Q8_0
         else IntGemm.Tiled(m, start, end, 8, &Avx2BlockwiseRows8, &Avx2Blockwise);
     }
 
-    /// <summary>Blockwise decode terms of one row (DotQ4_0Q8_0.Decode.cs), eight blocks a step: a block pair's
-    /// nibble arrays in one ymm against the prepared activation's matching halves; IntDotAvx2.Reduce4 leaves block
-    /// 2i in lane i and 2i + 1 in lane 4 + i, put back in block order by one vpermd.</summary>
-    private struct DecodeRowAvx2 : IQ4_0DecodeRow
+    /// <summary>Blockwise decode terms of a row pair (DotQ4_0Q8_0.Decode.cs), one row after the other, eight blocks a
+    /// step: a block pair's nibble arrays in one ymm against the prepared activation's matching halves;
+    /// IntDotAvx2.Reduce4 leaves block 2i in lane i and 2i + 1 in lane 4 + i, put back in block order by one vpermd.</summary>
+    private struct DecodeRowAvx2 : IQ4_0DecodeRows
     {
-        public static void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d)
+        public static void Terms2(byte* x0, byte* x1, int nb, sbyte* aq, float* da, int* eights, float* s, float* d, long next)
+        {
+            Terms(x0, nb, aq, da, eights, s, d);
+            Terms(x1, nb, aq, da, eights, s + next, d + next);
+        }
+
+        private static void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d)
         {
             const int Q4 = IntDotAvx2.Q4, G = IntDotAvx2.Group;
             var mask = Vector256.Create((byte)0x0F);

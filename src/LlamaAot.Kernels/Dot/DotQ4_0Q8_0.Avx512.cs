@@ -122,45 +122,60 @@ public static unsafe partial class DotQ4_0Q8_0
         return acc;
     }
 
-    /// <summary>Blockwise decode terms of one row (DotQ4_0Q8_0.Decode.cs), eight blocks a step: one 64-byte load
-    /// pair gives the group's eight fp16 scales and, by vpermt2b, the nibbles of four blocks per zmm (one block per
-    /// 128-bit quarter), and a third load the nibbles of blocks 4..7 (AVX-512BW and VBMI; the driver's caller checks).</summary>
-    private struct DecodeRowAvx512 : IQ4_0DecodeRow
+    /// <summary>Blockwise decode terms of a row pair (DotQ4_0Q8_0.Decode.cs), eight blocks of each row a step: per row,
+    /// one 64-byte load pair gives the group's eight fp16 scales and, by vpermt2b, the nibbles of four blocks per zmm
+    /// (one block per 128-bit quarter), and a third load the nibbles of blocks 4..7; the activation's four zmm are
+    /// loaded once for both rows (AVX-512BW and VBMI; the driver's caller checks).</summary>
+    private struct DecodeRowAvx512 : IQ4_0DecodeRows
     {
-        public static void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d)
+        public static void Terms2(byte* x0, byte* x1, int nb, sbyte* aq, float* da, int* eights, float* s, float* d, long next)
         {
             const int Q4 = IntDotAvx2.Q4, G = IntDotAvx2.Group;
-            var mask = Vector512.Create((byte)0x0F);
-            var low4 = LowQs4;
-            var high4 = HighQs4;
             var scaleIndex = Vector512.Create(0, 18, 36, 54, 72, 90, 108, 126, 0, 0, 0, 0, 0, 0, 0, 0);
             var scaleBytes = (scaleIndex << 16 | scaleIndex << 24 | Vector512.Create(0x01000000)).AsByte();
-            // After the reduction block q sits in lane 4q and block 4 + q in lane 4q + 1.
-            var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
-            for (int g = 0; g < nb; g += G, x += G * Q4)
+            var low4 = LowQs4;   // static fields read once, not in the loop
+            var high4 = HighQs4;
+            for (int g = 0; g < nb; g += G, x0 += G * Q4, x1 += G * Q4)
             {
-                IntDotAvx2.PrefetchAhead(x, 3);
-                var v0 = Vector512.Load(x);
-                var v1 = Vector512.Load(x + 64);
-                var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32();   // low halves: don't care
-                (Fp16Vector.HalfHiToSingleArithNormalFirst(h.GetLower()) * Vector256.Load(da + g)).Store(d + g);
+                IntDotAvx2.PrefetchAhead(x0, 3);
+                IntDotAvx2.PrefetchAhead(x1, 3);
                 sbyte* y = aq + 32 * g;
-                var s0 = Four(Avx512Vbmi.PermuteVar64x8x2(v0, low4, v1), y, mask);
-                var s1 = Four(Avx512Vbmi.PermuteVar64x8x2(v1, high4, Vector512.Load(x + 80)), y + 128, mask);
-                var t = Avx512F.UnpackLow(s0, s1) + Avx512F.UnpackHigh(s0, s1);
-                t += Avx512F.Shuffle(t, 0x4E);
-                var sumi = Avx512F.PermuteVar16x32(t, order).GetLower() - Vector256.Load(eights + g);
-                Avx.ConvertToVector256Single(sumi).Store(s + g);
+                var y0 = Vector512.Load(y);
+                var y1 = Vector512.Load(y + 64);
+                var y2 = Vector512.Load(y + 128);
+                var y3 = Vector512.Load(y + 192);
+                var a = Vector256.Load(da + g);
+                var e = Vector256.Load(eights + g);
+                Group(x0, y0, y1, y2, y3, a, e, scaleBytes, low4, high4, s + g, d + g);
+                Group(x1, y0, y1, y2, y3, a, e, scaleBytes, low4, high4, s + next + g, d + next + g);
             }
         }
 
-        // Σ n·q_a of four blocks (one per 128-bit quarter of qs) as four int32 per quarter.
+        // One row's group at x: d[k] = fp32(d_w)·da[k] and s[k] = float(sumi) for its eight blocks.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<int> Four(Vector512<byte> qs, sbyte* y, Vector512<byte> mask)
+        private static void Group(byte* x, Vector512<sbyte> y0, Vector512<sbyte> y1, Vector512<sbyte> y2, Vector512<sbyte> y3,
+            Vector256<float> da, Vector256<int> eights, Vector512<byte> scaleBytes, Vector512<byte> low4, Vector512<byte> high4, float* s, float* d)
         {
-            var lo = qs & mask;
-            var hi = (qs.AsUInt16() >>> 4).AsByte() & mask;
-            var p = Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)) + Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64));
+            var v0 = Vector512.Load(x);
+            var v1 = Vector512.Load(x + 64);
+            var h = Avx512Vbmi.PermuteVar64x8x2(v0, scaleBytes, v1).AsInt32();   // low halves: don't care
+            (Fp16Vector.HalfHiToSingleArithNormalFirst(h.GetLower()) * da).Store(d);
+            var s0 = Four(Avx512Vbmi.PermuteVar64x8x2(v0, low4, v1), y0, y1);
+            var s1 = Four(Avx512Vbmi.PermuteVar64x8x2(v1, high4, Vector512.Load(x + 80)), y2, y3);
+            var t = Avx512F.UnpackLow(s0, s1) + Avx512F.UnpackHigh(s0, s1);
+            t += Avx512F.Shuffle(t, 0x4E);
+            // Block q now sits in lane 4q and block 4 + q in lane 4q + 1.
+            var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+            Avx.ConvertToVector256Single(Avx512F.PermuteVar16x32(t, order).GetLower() - eights).Store(s);
+        }
+
+        // Σ n·q_a of four blocks (one per 128-bit quarter of qs) as four int32 per quarter; lo/hi: the activation's
+        // partners of the low and the high nibbles.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<int> Four(Vector512<byte> qs, Vector512<sbyte> lo, Vector512<sbyte> hi)
+        {
+            var mask = Vector512.Create((byte)0x0F);
+            var p = Avx512BW.MultiplyAddAdjacent(qs & mask, lo) + Avx512BW.MultiplyAddAdjacent((qs.AsUInt16() >>> 4).AsByte() & mask, hi);
             return Avx512BW.MultiplyAddAdjacent(p, Vector512<short>.One);
         }
     }

@@ -2,10 +2,13 @@
 // after block), shared by the AVX2 and AVX-512 paths.
 //   That chain is serial, so one row alone is bound by fma latency (~4 cycles a block on Zen 4), and the multi-row
 //   kernels that hide it read several interleaved row streams, which read DRAM at about half the rate of one
-//   (IntGemm.Tiled). Here rows are still read one at a time, in runs of eight: a row kernel writes each block's
-//   terms (float sumi, and d_w·d_a) to a buffer, and once eight rows are in, their chains run together, one row per
-//   float lane of a ymm, after an 8×8 transpose per group of eight blocks. Same chain, same bits, and the integer
-//   work no longer waits on it (tinyllama Q4_0 tg 25 → 36 t/s at two threads).
+//   (IntGemm.Tiled). Here a row kernel writes each block's terms (float sumi, and d_w·d_a) to a buffer, and once
+//   eight rows are in, their chains run together, one row per float lane of a ymm, after an 8×8 transpose per group
+//   of eight blocks. Same chain, same bits, and the integer work no longer waits on it (tinyllama Q4_0 tg 25 → 36
+//   t/s at two threads). The row kernel takes two rows a pass, a row and the one half the range further on: the
+//   activation's registers serve both, and two streams far apart keep the hardware prefetchers going where two
+//   adjacent rows did not (single-row kernel, 32000×2048 from DRAM: adjacent pair 10–13 GB/s, one row 16–17, far
+//   pair 18–19.6; tg at two threads +6%).
 //   The activation is prepared once per call: its int8s regrouped per four blocks (the four blocks' first 16
 //   bytes, then their last 16: the partners of the low and the high nibbles), its fp32 scales, and 8·Σ q_a per
 //   block, the "− 8" of every weight, subtracted from each block's int32 sum instead of per int16 pair.
@@ -19,11 +22,12 @@ using X86 = System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Dot;
 
-/// <summary>One row's blockwise terms for a group-aligned row (nb a multiple of 8): s[k] = float(sumi of block k),
-/// d[k] = fp32(d_w)·da[k], from the activation prepared by the decode driver.</summary>
-internal unsafe interface IQ4_0DecodeRow
+/// <summary>The blockwise terms of two group-aligned rows (nb a multiple of 8) in one pass: for row x0, s[k] =
+/// float(sumi of block k) and d[k] = fp32(d_w)·da[k]; for row x1 the same at s + next and d + next; from the activation
+/// prepared by the decode driver.</summary>
+internal unsafe interface IQ4_0DecodeRows
 {
-    static abstract void Terms(byte* x, int nb, sbyte* aq, float* da, int* eights, float* s, float* d);
+    static abstract void Terms2(byte* x0, byte* x1, int nb, sbyte* aq, float* da, int* eights, float* s, float* d, long next);
 }
 
 public static unsafe partial class DotQ4_0Q8_0
@@ -32,7 +36,7 @@ public static unsafe partial class DotQ4_0Q8_0
     /// through the row kernel TRow in runs of eight (callers check Avx2 and Fma).</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void BlockwiseDecode<TRow>(MatMulArgs* m, int start, int end, delegate*<byte*, byte*, int, float> one)
-        where TRow : struct, IQ4_0DecodeRow
+        where TRow : struct, IQ4_0DecodeRows
     {
         const int Q8 = IntDotAvx2.Q8, G = IntDotAvx2.Group, R = 8, MaxBlocks = 1024;
         int n = m->Cols, nb = n / BlockQ4_0.QK;
@@ -54,10 +58,15 @@ public static unsafe partial class DotQ4_0Q8_0
             }
             float* s = stackalloc float[R * nb];
             float* d = stackalloc float[R * nb];
-            for (; r + R <= end; r += R)
+            // A run: four rows of the range's first half and the four rows half a range later, in pairs.
+            int half = (end - start) / R * (R / 2);
+            long rb = m->RowBytes;
+            for (int i = 0; i < half; i += R / 2)
             {
-                for (int j = 0; j < R; j++) TRow.Terms(m->W + (r + j) * m->RowBytes, nb, aq, da, eights, s + j * nb, d + j * nb);
-                var acc = Vector256<float>.Zero;
+                int r0 = start + i, r1 = start + half + i;
+                for (int j = 0; j < R / 2; j++)
+                    TRow.Terms2(m->W + (r0 + j) * rb, m->W + (r1 + j) * rb, nb, aq, da, eights, s + j * nb, d + j * nb, R / 2 * nb);
+                var acc = Vector256<float>.Zero;   // lanes 0..3: rows r0.., 4..7: rows r1..
                 for (int g = 0; g < nb; g += G)
                 {
                     Transpose8(s + g, nb, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
@@ -71,8 +80,10 @@ public static unsafe partial class DotQ4_0Q8_0
                     acc = Fma.MultiplyAdd(s6, d6, acc);
                     acc = Fma.MultiplyAdd(s7, d7, acc);
                 }
-                acc.Store(m->Y + r);
+                acc.GetLower().Store(m->Y + r0);
+                acc.GetUpper().Store(m->Y + r1);
             }
+            r = start + 2 * half;
         }
         for (; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, n);
     }
