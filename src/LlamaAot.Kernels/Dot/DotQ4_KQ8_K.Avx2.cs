@@ -88,7 +88,9 @@ public static unsafe partial class DotQ4_KQ8_K
         var y1 = (BlockQ8_K*)(a + actStride);
         var y2 = (BlockQ8_K*)(a + 2 * actStride);
         var y3 = (BlockQ8_K*)(a + 3 * actStride);
-        float acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, accm0 = 0, accm1 = 0, accm2 = 0, accm3 = 0;
+        // Lane j of acc and accm: activation row j's two chains (a 128-bit fma is lane-wise the spec's scalar one).
+        var acc = Vector128<float>.Zero;
+        var accm = Vector128<float>.Zero;
         for (int i = 0; i < n / BlockQ4_K.QK; i++, x++, y0++, y1++, y2++, y3++)
         {
             var sm = KQuantAvx2.ScalesAndMins(x->Scales);
@@ -99,16 +101,20 @@ public static unsafe partial class DotQ4_KQ8_K
             Group(x->Qs + 32, sd, 1).AddLanes(y0->Qs + 64, y1->Qs + 64, y2->Qs + 64, y3->Qs + 64, ref l0, ref l1, ref l2, ref l3);
             Group(x->Qs + 64, sd, 2).AddLanes(y0->Qs + 128, y1->Qs + 128, y2->Qs + 128, y3->Qs + 128, ref l0, ref l1, ref l2, ref l3);
             Group(x->Qs + 96, sd, 3).AddLanes(y0->Qs + 192, y1->Qs + 192, y2->Qs + 192, y3->Qs + 192, ref l0, ref l1, ref l2, ref l3);
+            // The four rows' sumi and summ, one per lane, by horizontal adds over all four at once.
+            var sumi = Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(l0.GetLower() + l0.GetUpper(), l1.GetLower() + l1.GetUpper()),
+                Ssse3.HorizontalAdd(l2.GetLower() + l2.GetUpper(), l3.GetLower() + l3.GetUpper()));
+            var summ = Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(MinsAvx2(y0, sm), MinsAvx2(y1, sm)), Ssse3.HorizontalAdd(MinsAvx2(y2, sm), MinsAvx2(y3, sm)));
             var halves = WidenScales(x);
-            BlockwiseStep(y0, sm, halves, l0, ref acc0, ref accm0);
-            BlockwiseStep(y1, sm, halves, l1, ref acc1, ref accm1);
-            BlockwiseStep(y2, sm, halves, l2, ref acc2, ref accm2);
-            BlockwiseStep(y3, sm, halves, l3, ref acc3, ref accm3);
+            var ad = Vector128.Create(y0->D, y1->D, y2->D, y3->D);
+            acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sumi), ad * Vector128.Create(halves.ToScalar()), acc);
+            accm = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(summ), ad * Vector128.Create(halves.GetElement(1)), accm);
         }
-        y[0] = acc0 - accm0;
-        y[yStride] = acc1 - accm1;
-        y[2 * yStride] = acc2 - accm2;
-        y[3 * yStride] = acc3 - accm3;
+        var r = acc - accm;
+        y[0] = r.ToScalar();
+        y[yStride] = r.GetElement(1);
+        y[2 * yStride] = r.GetElement(2);
+        y[3 * yStride] = r.GetElement(3);
     }
 
     /// <summary>Row-range product for the blockwise spec (rows % 8 == 0 matrices): decode by Avx2BlockwiseDecode,
