@@ -132,8 +132,8 @@ public static unsafe partial class DotQ4_KQ8_K
     /// third of its work per super-block on scalar-sized steps: widening d and dmin, the two horizontal adds to
     /// sumi and summ, their conversion. Here eight super-blocks at a time leave their integers half-reduced in
     /// registers, then are finished, converted and have their scales widened in 8-lane ops before the spec's two
-    /// fma chains run over them in order (BlockwiseDecodeFinish8). The activation's per-super-block parts (d, and the 32-element
-    /// sums of its bsums) are read once per call, not once per row.</summary>
+    /// fma chains run over them in order (BlockwiseDecodeFinish8). The activation's per-super-block parts (d, and
+    /// the 32-element sums of its bsums) are read once per call, not once per row.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void Avx2BlockwiseDecode(MatMulArgs* m, int start, int end)
     {
