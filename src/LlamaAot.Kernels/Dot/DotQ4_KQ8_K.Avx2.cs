@@ -145,8 +145,7 @@ public static unsafe partial class DotQ4_KQ8_K
         for (int k = 0; k < nb; k++)
         {
             da[k] = y[k].D;
-            var bs = Vector256.Load(y[k].BSums);
-            sums[k] = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
+            sums[k] = SubBlockSums(y + k);
         }
         for (int k = nb; k < padded; k++) da[k] = 0;
         for (int r = start; r < end; r++)
@@ -181,8 +180,7 @@ public static unsafe partial class DotQ4_KQ8_K
             IntDotAvx2.PrefetchAhead((byte*)(x + j), 3);   // 144-byte blocks
             var sm = KQuantAvx2.ScalesAndMins(x[j].Scales);
             var lanes = LanesAvx2(x + j, y + j, sm);
-            var mins = Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(sm, Vector128<byte>.Zero).AsInt16(), sums[j]);
-            return Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), mins);
+            return Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(sm, sums[j]));
         }
     }
 
@@ -247,11 +245,19 @@ public static unsafe partial class DotQ4_KQ8_K
 
     /// <summary>The spec's four min integers m[2k]·S[2k] + m[2k+1]·S[2k+1], S[j] the activation sums of sub-block j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> MinsAvx2(BlockQ8_K* y, Vector128<byte> sm)
+    private static Vector128<int> MinsAvx2(BlockQ8_K* y, Vector128<byte> sm) => MinsAvx2(sm, SubBlockSums(y));
+
+    /// <summary>MinsAvx2 from the activation block's sub-block sums S (SubBlockSums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinsAvx2(Vector128<byte> sm, Vector128<short> s) =>
+        Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(sm, Vector128<byte>.Zero).AsInt16(), s);
+
+    /// <summary>S[j], the eight 32-element sums of an activation block (its 16-element bsums added in pairs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> SubBlockSums(BlockQ8_K* y)
     {
         var bs = Vector256.Load(y->BSums);
-        var s = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
-        return Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(sm, Vector128<byte>.Zero).AsInt16(), s);
+        return Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
     }
 
     /// <summary>The spec's 8 int32 lanes of one super-block pair (AVX2).</summary>
