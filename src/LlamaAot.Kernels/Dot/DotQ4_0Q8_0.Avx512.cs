@@ -242,15 +242,17 @@ public static unsafe partial class DotQ4_0Q8_0
 
     /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit Avx512Blockwise: the prompt
     /// kernel. Against Avx512BlockwiseRows16 called once per activation row it (1) converts the 16 rows' weight
-    /// scales once per tile instead of gathering them for every activation row, and (2) unpacks each block's nibbles
-    /// once for four activation rows (2x the GOPS on Zen 4). Rows longer than the scale buffer allows, and a batch
-    /// remainder under four rows, use Rows16.</summary>
-    [SkipLocalsInit]   // its scale buffers (up to 32 KiB) are written in full before any read: no zero-fill per tile
+    /// scales once per tile, (2) unpacks each block's nibbles once for eight (then four) activation rows, and (3)
+    /// transposes them once so that int32 lane i of every nibble vector belongs to row i: each activation row then
+    /// takes its 4-byte pieces by broadcast loads, sums all eight products in int16 and needs one vpmaddwd and no
+    /// reduction (Rows16's Reduce4 per activation row cost four shuffles). Rows longer than the scale buffer allows,
+    /// and a batch remainder under four rows, use Rows16.</summary>
+    [SkipLocalsInit]   // its buffers (up to 32 KiB of scales, 16 KiB of eights) are written in full before any read
     private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* eights)
     {
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8, MaxBlocks = 512;
+        const int Q4 = IntDotAvx2.Q4, MaxBlocks = 512;
         int n = m->Cols, nb = n / BlockQ4_0.QK;
-        long rb = m->RowBytes, ars = m->ActRowBytes;
+        long rb = m->RowBytes;
         byte* w = m->W + r * rb;
         int b = b0;
         if (Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && rb <= int.MaxValue / 16 && nb <= MaxBlocks && b1 - b0 >= 4)
@@ -262,94 +264,119 @@ public static unsafe partial class DotQ4_0Q8_0
                 IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store(dw + 16 * k);
                 IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store(dw + 16 * k + 8);
             }
-            float* da = stackalloc float[4 * IntDotAvx2.Group];
-            var mask = Vector512.Create((byte)0x0F);
-            for (; b + 4 <= b1; b += 4)
+            // Without IntGemm's state (rows too long for it), the eights of the rows in hand are formed here.
+            int* own = stackalloc int[eights == null ? 8 * nb : 1];
+            for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, dw, b, Eights(m, eights, own, b0, b, 8, nb), nb);
+            for (; b + 4 <= b1; b += 4) TileRows<FourActs>(m, r, dw, b, Eights(m, eights, own, b0, b, 4, nb), nb);
+        }
+        for (; b < b1; b++) Avx512BlockwiseRows16(w, rb, m->Act + b * m->ActRowBytes, n, m->Y + b * m->YStride + r);
+
+        static int* Eights(MatMulArgs* m, int* eights, int* own, int b0, int b, int count, int nb)
+        {
+            if (eights != null) return eights + (b - b0) * nb;
+            ActivationEights(m, b, b + count, own);
+            return own;
+        }
+    }
+
+    private interface IActRows { static abstract int Count { get; } }
+    private struct FourActs : IActRows { public static int Count => 4; }
+    private struct EightActs : IActRows { public static int Count => 8; }
+
+    /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count, whose eights are
+    /// e[j·nb + k].</summary>
+    [SkipLocalsInit]
+    private static void TileRows<TActs>(MatMulArgs* m, int r, float* dw, int b, int* e, int nb) where TActs : struct, IActRows
+    {
+        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
+        long rb = m->RowBytes, ars = m->ActRowBytes;
+        byte* w = m->W + r * rb, a0 = m->Act + b * ars;
+        float* da = stackalloc float[8 * IntDotAvx2.Group];
+        var mask = Vector512.Create((byte)0x0F);
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
+        var acc4 = Vector512<float>.Zero;
+        var acc5 = Vector512<float>.Zero;
+        var acc6 = Vector512<float>.Zero;
+        var acc7 = Vector512<float>.Zero;
+        for (int g = 0; g < nb; g += IntDotAvx2.Group)
+        {
+            int count = Math.Min(IntDotAvx2.Group, nb - g);
+            for (int j = 0; j < TActs.Count; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
+            for (int k = g, i = 0; i < count; k++, i++)
             {
-                byte* a0 = m->Act + b * ars;
-                int* e0 = eights == null ? null : eights + (b - b0) * nb;
-                var acc0 = Vector512<float>.Zero;
-                var acc1 = Vector512<float>.Zero;
-                var acc2 = Vector512<float>.Zero;
-                var acc3 = Vector512<float>.Zero;
-                for (int g = 0; g < nb; g += IntDotAvx2.Group)
+                // Quarter q of v_j is row j + 4q; a 4×4 transpose of int32 within quarters makes u_c's lane i the
+                // 4-byte piece c of row i (nibbles of elements 4c..4c+3 low, 16+4c..16+4c+3 high).
+                byte* p = w + k * Q4 + 2;
+                var v0 = Quad(p, rb);
+                var v1 = Quad(p + rb, rb);
+                var v2 = Quad(p + 2 * rb, rb);
+                var v3 = Quad(p + 3 * rb, rb);
+                var x01 = Avx512F.UnpackLow(v0, v1); var y01 = Avx512F.UnpackHigh(v0, v1);
+                var x23 = Avx512F.UnpackLow(v2, v3); var y23 = Avx512F.UnpackHigh(v2, v3);
+                var u0 = Avx512F.UnpackLow(x01.AsInt64(), x23.AsInt64()).AsByte();
+                var u1 = Avx512F.UnpackHigh(x01.AsInt64(), x23.AsInt64()).AsByte();
+                var u2 = Avx512F.UnpackLow(y01.AsInt64(), y23.AsInt64()).AsByte();
+                var u3 = Avx512F.UnpackHigh(y01.AsInt64(), y23.AsInt64()).AsByte();
+                var l0 = u0 & mask; var h0 = (u0.AsUInt16() >>> 4).AsByte() & mask;
+                var l1 = u1 & mask; var h1 = (u1.AsUInt16() >>> 4).AsByte() & mask;
+                var l2 = u2 & mask; var h2 = (u2.AsUInt16() >>> 4).AsByte() & mask;
+                var l3 = u3 & mask; var h3 = (u3.AsUInt16() >>> 4).AsByte() & mask;
+                var d = Vector512.Load(dw + 16 * k);
+                byte* ab = a0 + k * Q8 + 2;
+                acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, e[k], d * Vector512.Create(da[i]), acc0);
+                acc1 = Step(ab + ars, l0, l1, l2, l3, h0, h1, h2, h3, e[nb + k], d * Vector512.Create(da[8 + i]), acc1);
+                acc2 = Step(ab + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[2 * nb + k], d * Vector512.Create(da[16 + i]), acc2);
+                acc3 = Step(ab + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[3 * nb + k], d * Vector512.Create(da[24 + i]), acc3);
+                if (TActs.Count == 8)
                 {
-                    int count = Math.Min(IntDotAvx2.Group, nb - g);
-                    for (int j = 0; j < 4; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
-                    for (int k = g, i = 0; i < count; k++, i++)
-                    {
-                        // Quarters of v_j: rows j, j+4, j+8, j+12 (as Rows16's Four); low and high nibbles split once.
-                        byte* p = w + k * Q4 + 2;
-                        var v0 = Quad(p, rb);
-                        var v1 = Quad(p + rb, rb);
-                        var v2 = Quad(p + 2 * rb, rb);
-                        var v3 = Quad(p + 3 * rb, rb);
-                        var l0 = v0 & mask; var h0 = (v0.AsUInt16() >>> 4).AsByte() & mask;
-                        var l1 = v1 & mask; var h1 = (v1.AsUInt16() >>> 4).AsByte() & mask;
-                        var l2 = v2 & mask; var h2 = (v2.AsUInt16() >>> 4).AsByte() & mask;
-                        var l3 = v3 & mask; var h3 = (v3.AsUInt16() >>> 4).AsByte() & mask;
-                        var d = Vector512.Load(dw + 16 * k);
-                        byte* ab = a0 + k * Q8 + 2;
-                        if (e0 != null)
-                        {
-                            acc0 = StepSummed(ab, l0, h0, l1, h1, l2, h2, l3, h3, e0[k], d * Vector512.Create(da[i]), acc0);
-                            acc1 = StepSummed(ab + ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[nb + k], d * Vector512.Create(da[8 + i]), acc1);
-                            acc2 = StepSummed(ab + 2 * ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[2 * nb + k], d * Vector512.Create(da[16 + i]), acc2);
-                            acc3 = StepSummed(ab + 3 * ars, l0, h0, l1, h1, l2, h2, l3, h3, e0[3 * nb + k], d * Vector512.Create(da[24 + i]), acc3);
-                        }
-                        else
-                        {
-                            acc0 = Step(ab, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[i]), acc0);
-                            acc1 = Step(ab + ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[8 + i]), acc1);
-                            acc2 = Step(ab + 2 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[16 + i]), acc2);
-                            acc3 = Step(ab + 3 * ars, l0, h0, l1, h1, l2, h2, l3, h3, d * Vector512.Create(da[24 + i]), acc3);
-                        }
-                    }
+                    acc4 = Step(ab + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[4 * nb + k], d * Vector512.Create(da[32 + i]), acc4);
+                    acc5 = Step(ab + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[5 * nb + k], d * Vector512.Create(da[40 + i]), acc5);
+                    acc6 = Step(ab + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[6 * nb + k], d * Vector512.Create(da[48 + i]), acc6);
+                    acc7 = Step(ab + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[7 * nb + k], d * Vector512.Create(da[56 + i]), acc7);
                 }
-                acc0.Store(m->Y + b * m->YStride + r);
-                acc1.Store(m->Y + (b + 1) * m->YStride + r);
-                acc2.Store(m->Y + (b + 2) * m->YStride + r);
-                acc3.Store(m->Y + (b + 3) * m->YStride + r);
             }
         }
-        for (; b < b1; b++) Avx512BlockwiseRows16(w, rb, m->Act + b * ars, n, m->Y + b * m->YStride + r);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<byte> Quad(byte* p, long rb) =>
-            Avx512F.InsertVector256(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)).ToVector512Unsafe(),
-                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)), 1);
-
-        // One block of one activation row against the 16 rows: sumi per row (lane = row, as in Rows16), then the
-        // spec's fma with d_w·d_a.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> h0, Vector512<byte> l1, Vector512<byte> h1,
-            Vector512<byte> l2, Vector512<byte> h2, Vector512<byte> l3, Vector512<byte> h3, Vector512<float> d, Vector512<float> acc)
+        float* y = m->Y + b * m->YStride + r;
+        long ys = m->YStride;
+        acc0.Store(y);
+        acc1.Store(y + ys);
+        acc2.Store(y + 2 * ys);
+        acc3.Store(y + 3 * ys);
+        if (TActs.Count == 8)
         {
-            var alo = Avx512F.BroadcastVector128ToVector512((int*)ab).AsSByte();
-            var ahi = Avx512F.BroadcastVector128ToVector512((int*)(ab + 16)).AsSByte();
-            var e = IntDotAvx512.Eights(alo) + IntDotAvx512.Eights(ahi);
-            var s0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l0, alo) + Avx512BW.MultiplyAddAdjacent(h0, ahi) - e, Vector512<short>.One);
-            var s1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l1, alo) + Avx512BW.MultiplyAddAdjacent(h1, ahi) - e, Vector512<short>.One);
-            var s2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l2, alo) + Avx512BW.MultiplyAddAdjacent(h2, ahi) - e, Vector512<short>.One);
-            var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l3, alo) + Avx512BW.MultiplyAddAdjacent(h3, ahi) - e, Vector512<short>.One);
-            return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(IntDotAvx512.Reduce4(s0, s1, s2, s3)), d, acc);
+            acc4.Store(y + 4 * ys);
+            acc5.Store(y + 5 * ys);
+            acc6.Store(y + 6 * ys);
+            acc7.Store(y + 7 * ys);
         }
 
-        // Step with the block's 8·Σq_a precomputed (ActivationEights): the nibble products are summed unshifted
-        // (|pair sums| ≤ 2·2·15·128 fits int16) and the offset comes off each row's int32 total, the same integer.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<float> StepSummed(byte* ab, Vector512<byte> l0, Vector512<byte> h0, Vector512<byte> l1, Vector512<byte> h1,
-            Vector512<byte> l2, Vector512<byte> h2, Vector512<byte> l3, Vector512<byte> h3, int eight, Vector512<float> d, Vector512<float> acc)
+        static Vector512<int> Quad(byte* p, long rb) =>
+            Avx512F.InsertVector256(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)).ToVector512Unsafe(),
+                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)), 1).AsInt32();
+
+        // One block of one activation row against the 16 rows. l_c and h_c hold, in lane i, row i's nibbles of
+        // elements 4c..4c+3 and 16+4c..16+4c+3; the activation's matching 4 bytes are broadcast to every lane. Each
+        // int16 sum of the eight vpmaddubsw results covers 16 products of a 4-bit and an 8-bit value (≤ 16·15·128 =
+        // 30720 < 2^15, no wrap), vpmaddwd finishes lane i = Σ n·q_a over the block, and the "− 8" comes off as the
+        // block's 8·Σq_a: the same integer as Rows16's sumi, then the spec's fma with d_w·d_a.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
+            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int eight, Vector512<float> d, Vector512<float> acc)
         {
-            var alo = Avx512F.BroadcastVector128ToVector512((int*)ab).AsSByte();
-            var ahi = Avx512F.BroadcastVector128ToVector512((int*)(ab + 16)).AsSByte();
-            var s0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l0, alo) + Avx512BW.MultiplyAddAdjacent(h0, ahi), Vector512<short>.One);
-            var s1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l1, alo) + Avx512BW.MultiplyAddAdjacent(h1, ahi), Vector512<short>.One);
-            var s2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l2, alo) + Avx512BW.MultiplyAddAdjacent(h2, ahi), Vector512<short>.One);
-            var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l3, alo) + Avx512BW.MultiplyAddAdjacent(h3, ahi), Vector512<short>.One);
-            var sumi = IntDotAvx512.Reduce4(s0, s1, s2, s3) - Vector512.Create(eight);
+            var lo = (Avx512BW.MultiplyAddAdjacent(l0, Piece(ab)) + Avx512BW.MultiplyAddAdjacent(l1, Piece(ab + 4)))
+                + (Avx512BW.MultiplyAddAdjacent(l2, Piece(ab + 8)) + Avx512BW.MultiplyAddAdjacent(l3, Piece(ab + 12)));
+            var hi = (Avx512BW.MultiplyAddAdjacent(h0, Piece(ab + 16)) + Avx512BW.MultiplyAddAdjacent(h1, Piece(ab + 20)))
+                + (Avx512BW.MultiplyAddAdjacent(h2, Piece(ab + 24)) + Avx512BW.MultiplyAddAdjacent(h3, Piece(ab + 28)));
+            var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(eight);
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<sbyte> Piece(byte* p) => Vector512.Create(*(int*)p).AsSByte();
     }
 
     /// <summary>IntGemm's per-batch-tile preparation for Avx512BlockwiseTile16: state[(b − b0)·nb + k] = 8·Σ of the

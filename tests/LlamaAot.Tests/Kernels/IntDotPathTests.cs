@@ -252,7 +252,8 @@ public unsafe class IntDotPathTests : IDisposable
             var gemm = GemmOf(path, k);
             var reference = RefOf(k);
             // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 264: rows too long for
-            // the Q4_0 prompt tiles' per-batch-tile block sums (IntGemm's state), which then run without them.
+            // the Q4_0 prompt tiles' per-batch-tile block sums (IntGemm's state), which then form their own (batch 13:
+            // for a tile of eight activation rows, one of four and a leftover row).
             foreach (int blocks in new[] { 9, 16, 24, 264 })
             {
                 const int Rows = 45;
@@ -260,7 +261,7 @@ public unsafe class IntDotPathTests : IDisposable
                 var rng = new Random((int)k);
                 long rowBytes = blocks * WeightBlockBytes(k);
                 long actBytes = blocks * sizeof(BlockQ8_0);
-                foreach (int batch in blocks > 100 ? new[] { 9 } : new[] { 1, 3, 4, 9, 70 })
+                foreach (int batch in blocks > 100 ? new[] { 13 } : new[] { 1, 3, 4, 9, 70 })
                 {
                     byte* w = Row((int)(Rows * rowBytes), 1);
                     byte* act = Row((int)(batch * actBytes), 2);
