@@ -247,6 +247,7 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512Blockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
+        SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512Blockwise);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;

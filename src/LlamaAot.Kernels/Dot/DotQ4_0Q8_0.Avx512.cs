@@ -279,10 +279,6 @@ public static unsafe partial class DotQ4_0Q8_0
         }
     }
 
-    private interface IActRows { static abstract int Count { get; } }
-    private struct FourActs : IActRows { public static int Count => 4; }
-    private struct EightActs : IActRows { public static int Count => 8; }
-
     /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count, whose eights are
     /// e[j·nb + k].</summary>
     [SkipLocalsInit]
@@ -307,19 +303,8 @@ public static unsafe partial class DotQ4_0Q8_0
             for (int j = 0; j < TActs.Count; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
             for (int k = g, i = 0; i < count; k++, i++)
             {
-                // Quarter q of v_j is row j + 4q; a 4×4 transpose of int32 within quarters makes u_c's lane i the
-                // 4-byte piece c of row i (nibbles of elements 4c..4c+3 low, 16+4c..16+4c+3 high).
-                byte* p = w + k * Q4 + 2;
-                var v0 = Quad(p, rb);
-                var v1 = Quad(p + rb, rb);
-                var v2 = Quad(p + 2 * rb, rb);
-                var v3 = Quad(p + 3 * rb, rb);
-                var x01 = Avx512F.UnpackLow(v0, v1); var y01 = Avx512F.UnpackHigh(v0, v1);
-                var x23 = Avx512F.UnpackLow(v2, v3); var y23 = Avx512F.UnpackHigh(v2, v3);
-                var u0 = Avx512F.UnpackLow(x01.AsInt64(), x23.AsInt64()).AsByte();
-                var u1 = Avx512F.UnpackHigh(x01.AsInt64(), x23.AsInt64()).AsByte();
-                var u2 = Avx512F.UnpackLow(y01.AsInt64(), y23.AsInt64()).AsByte();
-                var u3 = Avx512F.UnpackHigh(y01.AsInt64(), y23.AsInt64()).AsByte();
+                // u_c lane i: the 4-byte piece c of row i (nibbles of elements 4c..4c+3 low, 16+4c..16+4c+3 high).
+                IntDotAvx512.RowPieces(w + k * Q4 + 2, rb, out var u0, out var u1, out var u2, out var u3);
                 var l0 = u0 & mask; var h0 = (u0.AsUInt16() >>> 4).AsByte() & mask;
                 var l1 = u1 & mask; var h1 = (u1.AsUInt16() >>> 4).AsByte() & mask;
                 var l2 = u2 & mask; var h2 = (u2.AsUInt16() >>> 4).AsByte() & mask;
@@ -353,11 +338,6 @@ public static unsafe partial class DotQ4_0Q8_0
             acc7.Store(y + 7 * ys);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<int> Quad(byte* p, long rb) =>
-            Avx512F.InsertVector256(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)).ToVector512Unsafe(),
-                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)), 1).AsInt32();
-
         // One block of one activation row against the 16 rows. l_c and h_c hold, in lane i, row i's nibbles of
         // elements 4c..4c+3 and 16+4c..16+4c+3; the activation's matching 4 bytes are broadcast to every lane. Each
         // int16 sum of the eight vpmaddubsw results covers 16 products of a 4-bit and an 8-bit value (≤ 16·15·128 =
@@ -367,16 +347,14 @@ public static unsafe partial class DotQ4_0Q8_0
         static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
             Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int eight, Vector512<float> d, Vector512<float> acc)
         {
-            var lo = (Avx512BW.MultiplyAddAdjacent(l0, Piece(ab)) + Avx512BW.MultiplyAddAdjacent(l1, Piece(ab + 4)))
-                + (Avx512BW.MultiplyAddAdjacent(l2, Piece(ab + 8)) + Avx512BW.MultiplyAddAdjacent(l3, Piece(ab + 12)));
-            var hi = (Avx512BW.MultiplyAddAdjacent(h0, Piece(ab + 16)) + Avx512BW.MultiplyAddAdjacent(h1, Piece(ab + 20)))
-                + (Avx512BW.MultiplyAddAdjacent(h2, Piece(ab + 24)) + Avx512BW.MultiplyAddAdjacent(h3, Piece(ab + 28)));
+            var lo = (Avx512BW.MultiplyAddAdjacent(l0, IntDotAvx512.Piece(ab)) + Avx512BW.MultiplyAddAdjacent(l1, IntDotAvx512.Piece(ab + 4)))
+                + (Avx512BW.MultiplyAddAdjacent(l2, IntDotAvx512.Piece(ab + 8)) + Avx512BW.MultiplyAddAdjacent(l3, IntDotAvx512.Piece(ab + 12)));
+            var hi = (Avx512BW.MultiplyAddAdjacent(h0, IntDotAvx512.Piece(ab + 16)) + Avx512BW.MultiplyAddAdjacent(h1, IntDotAvx512.Piece(ab + 20)))
+                + (Avx512BW.MultiplyAddAdjacent(h2, IntDotAvx512.Piece(ab + 24)) + Avx512BW.MultiplyAddAdjacent(h3, IntDotAvx512.Piece(ab + 28)));
             var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(eight);
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<sbyte> Piece(byte* p) => Vector512.Create(*(int*)p).AsSByte();
     }
 
     /// <summary>IntGemm's per-batch-tile preparation for Avx512BlockwiseTile16: state[(b − b0)·nb + k] = 8·Σ of the

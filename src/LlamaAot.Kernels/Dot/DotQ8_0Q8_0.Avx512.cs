@@ -18,6 +18,14 @@ namespace LlamaAot.Kernels.Dot;
 
 /// <summary>AVX-512 building blocks of the Q8_0/Q4_0 dots; callers check Avx512BW (and Avx2, Fma for the scale
 /// helpers of IntDotAvx2).</summary>
+/// <summary>How many activation rows a prompt kernel's generic pass takes (a constant in each instantiation, so the
+/// unused rows' code folds away).</summary>
+internal interface IActRows { static abstract int Count { get; } }
+internal struct OneAct : IActRows { public static int Count => 1; }
+internal struct TwoActs : IActRows { public static int Count => 2; }
+internal struct FourActs : IActRows { public static int Count => 4; }
+internal struct EightActs : IActRows { public static int Count => 8; }
+
 internal static unsafe class IntDotAvx512
 {
     /// <summary>Spec lanes of two Q8_0 pairs, one per 256-bit half (y in [-127, 127]).</summary>
@@ -64,6 +72,34 @@ internal static unsafe class IntDotAvx512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Q4Lanes(Vector512<byte> nib, Vector512<sbyte> y, Vector512<short> eights) =>
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(nib, y) - eights, Vector512<short>.One);
+
+    /// <summary>16 bytes of each of sixteen rows rb apart (starting at p), as four vectors whose int32 lane i is the
+    /// 4-byte piece c of row i: u_c lane i = bytes 4c..4c+3 of row i. The prompt kernels that broadcast the activation's
+    /// pieces use it: each lane then belongs to one weight row, so no reduction follows the products. Built as
+    /// quarters (quarter q of the j-th load holds row j + 4q) and a 4×4 transpose of int32 within quarters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RowPieces(byte* p, long rb, out Vector512<byte> u0, out Vector512<byte> u1, out Vector512<byte> u2, out Vector512<byte> u3)
+    {
+        var v0 = Quarters(p, rb);
+        var v1 = Quarters(p + rb, rb);
+        var v2 = Quarters(p + 2 * rb, rb);
+        var v3 = Quarters(p + 3 * rb, rb);
+        var x01 = Avx512F.UnpackLow(v0, v1); var y01 = Avx512F.UnpackHigh(v0, v1);
+        var x23 = Avx512F.UnpackLow(v2, v3); var y23 = Avx512F.UnpackHigh(v2, v3);
+        u0 = Avx512F.UnpackLow(x01.AsInt64(), x23.AsInt64()).AsByte();
+        u1 = Avx512F.UnpackHigh(x01.AsInt64(), x23.AsInt64()).AsByte();
+        u2 = Avx512F.UnpackLow(y01.AsInt64(), y23.AsInt64()).AsByte();
+        u3 = Avx512F.UnpackHigh(y01.AsInt64(), y23.AsInt64()).AsByte();
+
+        static Vector512<int> Quarters(byte* p, long rb) =>
+            Avx512F.InsertVector256(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * rb)).ToVector512Unsafe(),
+                Vector256.Create(Vector128.Load(p + 8 * rb), Vector128.Load(p + 12 * rb)), 1).AsInt32();
+    }
+
+    /// <summary>4 bytes of p broadcast to every int32 lane (one vpbroadcastd load): an activation piece against
+    /// RowPieces' vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<sbyte> Piece(byte* p) => Vector512.Create(*(int*)p).AsSByte();
 
     /// <summary>Σ over each 128-bit quarter of four vectors: quarter q of the result holds (Σ v0.q, Σ v1.q, Σ v2.q, Σ v3.q).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -240,31 +240,37 @@ public unsafe class KQuantPathTests : IDisposable
 
     // ---- prompt products ----------------------------------------------------------------------------------------
 
-    /// <summary>The AVX2 prompt product of each kind (Q4_K has one only in the blockwise order).</summary>
-    private static delegate*<MatMulArgs*, int, int, void> GemmOf(Kind k) => k switch
+    /// <summary>The prompt product of each kind on a path (Q4_K has one only in the blockwise order; on the AVX-512
+    /// path only Q4_K has its own).</summary>
+    private static delegate*<MatMulArgs*, int, int, void> GemmOf(Kind k, string path) => (k, path) switch
     {
-        Kind.Q6_K => &DotQ6_KQ8_K.GemmAvx2,
-        Kind.Q5_K => &DotQ5_KQ8_K.GemmAvx2,
-        Kind.Q4_KBlockwise => &DotQ4_KQ8_K.GemmAvx2Blockwise,
-        Kind.Q3_K => &DotQ3_KQ8_K.GemmAvx2,
-        Kind.Q2_K => &DotQ2_KQ8_K.GemmAvx2,
-        Kind.Q2_KBlockwise => &DotQ2_KQ8_K.GemmAvx2Blockwise,
+        (Kind.Q4_KBlockwise, "avx512") => &DotQ4_KQ8_K.GemmAvx512Blockwise,
+        (_, "avx512") => throw new ArgumentException($"no AVX-512 prompt product for {k}"),
+        (Kind.Q6_K, _) => &DotQ6_KQ8_K.GemmAvx2,
+        (Kind.Q5_K, _) => &DotQ5_KQ8_K.GemmAvx2,
+        (Kind.Q4_KBlockwise, _) => &DotQ4_KQ8_K.GemmAvx2Blockwise,
+        (Kind.Q3_K, _) => &DotQ3_KQ8_K.GemmAvx2,
+        (Kind.Q2_K, _) => &DotQ2_KQ8_K.GemmAvx2,
+        (Kind.Q2_KBlockwise, _) => &DotQ2_KQ8_K.GemmAvx2Blockwise,
         _ => throw new ArgumentException($"no prompt product for {k}"),
     };
 
     [Theory]
-    [InlineData(Kind.Q6_K)]
-    [InlineData(Kind.Q5_K)]
-    [InlineData(Kind.Q4_KBlockwise)]
-    [InlineData(Kind.Q3_K)]
-    [InlineData(Kind.Q2_K)]
-    [InlineData(Kind.Q2_KBlockwise)]
-    public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k)
+    [InlineData(Kind.Q6_K, "avx2")]
+    [InlineData(Kind.Q5_K, "avx2")]
+    [InlineData(Kind.Q4_KBlockwise, "avx2")]
+    [InlineData(Kind.Q4_KBlockwise, "avx512")]
+    [InlineData(Kind.Q3_K, "avx2")]
+    [InlineData(Kind.Q2_K, "avx2")]
+    [InlineData(Kind.Q2_KBlockwise, "avx2")]
+    public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k, string path)
     {
-        // The AVX2 products with four activation rows per pass (also the AVX-512 table's): batches that leave 0..3
-        // activation rows after the groups of four, ranges that start and end anywhere; every output is the
-        // Reference's bits, nothing outside the range is written.
+        // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q4_K's), and the
+        // AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
+        // activation rows after the groups of four (0..7 after the eights), ranges that start and end anywhere;
+        // every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
+        Assert.True(path != "avx512" || Avx512BW.IsSupported, "this test needs the AVX-512 machine CI runs on");
         // Super-block counts: under one group of eight (the blockwise decode's short group), whole groups, and
         // groups plus a short one.
         const int Rows = 16;
@@ -289,7 +295,7 @@ public unsafe class KQuantPathTests : IDisposable
                         W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
                         Y = y, YStride = YStride, Dot = DotOf("avx2", k),
                     };
-                    CheckGemmRanges(m, GemmOf(k), reference, [(0, Rows), (3, 11), (5, 5)], $"{k} gemm {blocks} blocks {fill}");
+                    CheckGemmRanges(m, GemmOf(k, path), reference, [(0, Rows), (3, 11), (5, 5)], $"[{path}] {k} gemm {blocks} blocks {fill}");
                 }
             }
         }

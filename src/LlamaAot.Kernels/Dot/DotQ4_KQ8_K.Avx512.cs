@@ -1,0 +1,169 @@
+// AVX-512 Q4_K · Q8_K prompt kernel for the blockwise spec (DotQ4_KQ8_K.ReferenceBlockwise): sixteen weight rows
+// against eight (then four, two, one) activation rows, one weight row per int32 lane — the layout of the Q4_0
+// prompt kernel (IntDotAvx512.RowPieces), here with the super-block's sub-block scales and mins.
+//   Per tile and super-block, once for all activation rows: each row's scales and mins unpacked (ScalesAndMins) and
+//   laid out by lane — scale c of row i as the int16 pair (sc, sc) in lane i of vector c, mins of sub-blocks 2p and
+//   2p+1 as the pair (m_2p, m_2p+1) in lane i of vector p — and d, dmin widened to fp32 by lane.
+//   Per 16 bytes of quants (sixteen rows): RowPieces, then the low and high nibbles of the four pieces (elements of
+//   sub-blocks 2p and 2p+1). Each activation row's pieces are broadcast; the four vpmaddubsw of each sub-block add in
+//   int16 (8 products of a 4-bit and an 8-bit value, ≤ 8·15·128), vpmaddwd with the sub-block's scale pairs gives
+//   scale·Σ in int32 lane i, and these add up to the super-block's sumi (exact in any order). summ: the activation's
+//   sub-block sums S (SubBlockSums) in int16 pairs, four vpmaddwd against the min pairs. Then the spec's two fma
+//   chains, acc = fma(sumi, d_w·d_a, acc) and accm = fma(summ, dmin_w·d_a, accm), lane-wise — the same bits as the
+//   scalar chains of the other paths.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+public static unsafe partial class DotQ4_KQ8_K
+{
+    /// <summary>Super-blocks per row the prompt tiles take (their per-tile scale tables live on the stack).</summary>
+    private const int TileMaxBlocks = 64;
+
+    /// <summary>Per super-block of a 16-row tile: 8 scale vectors, 4 min vectors, d and dmin (Vector512 each).</summary>
+    private const int TableVectors = 14;
+
+    /// <summary>Row-range product for the blockwise spec on the AVX-512 path: decode as on AVX2
+    /// (Avx2BlockwiseDecode), prompts in tiles of sixteen weight rows (Avx512BlockwiseTile16), leftover rows by the
+    /// single-row dot.</summary>
+    public static void GemmAvx512Blockwise(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch > 1 && Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ4_K.QK <= TileMaxBlocks
+            && m->RowBytes <= int.MaxValue / 16)
+        {
+            IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16, null, 0, 0, null, &Avx2Blockwise);
+        }
+        else GemmAvx2Blockwise(m, start, end);
+    }
+
+    /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit ReferenceBlockwise.</summary>
+    [SkipLocalsInit]   // the table is written in full before any read
+    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* state)   // no per-batch state
+    {
+        int nb = m->Cols / BlockQ4_K.QK;
+        long rb = m->RowBytes;
+        byte* w = m->W + r * rb;
+        var table = stackalloc Vector512<int>[TableVectors * nb];
+        byte* sm = stackalloc byte[16 * 16];
+        for (int k = 0; k < nb; k++)
+        {
+            var x = (BlockQ4_K*)(w + k * sizeof(BlockQ4_K));
+            for (int i = 0; i < 16; i++) KQuantAvx2.ScalesAndMins(((BlockQ4_K*)((byte*)x + i * rb))->Scales).Store(sm + 16 * i);
+            int* t = (int*)(table + TableVectors * k);
+            for (int c = 0; c < 8; c++)
+            {
+                for (int i = 0; i < 16; i++) t[16 * c + i] = sm[16 * i + c] * 0x10001;
+            }
+            for (int p = 0; p < 4; p++)
+            {
+                for (int i = 0; i < 16; i++) t[16 * (8 + p) + i] = sm[16 * i + 8 + 2 * p] | sm[16 * i + 9 + 2 * p] << 16;
+            }
+            var d = (float*)(t + 16 * 12);
+            IntDotAvx2.Halves8((byte*)x, rb, 8).Store(d);
+            IntDotAvx2.Halves8((byte*)x + 8 * rb, rb, 8).Store(d + 8);
+            IntDotAvx2.Halves8((byte*)x + 2, rb, 8).Store(d + 16);
+            IntDotAvx2.Halves8((byte*)x + 2 + 8 * rb, rb, 8).Store(d + 24);
+        }
+        int b = b0;
+        for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
+        if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
+        if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
+        if (b < b1) TileRows<OneAct>(m, r, table, b, nb);
+    }
+
+    /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count.</summary>
+    [SkipLocalsInit]
+    private static void TileRows<TActs>(MatMulArgs* m, int r, Vector512<int>* table, int b, int nb) where TActs : struct, IActRows
+    {
+        long rb = m->RowBytes, ars = m->ActRowBytes;
+        byte* w = m->W + r * rb + 16, a0 = m->Act + b * ars + 4;   // the quants of super-block 0 (past d, dmin, scales / d)
+        // acc and accm of activation row j: chains[2j], chains[2j + 1] (lane i = weight row i).
+        var chains = stackalloc Vector512<float>[2 * TActs.Count];
+        for (int j = 0; j < 2 * TActs.Count; j++) chains[j] = Vector512<float>.Zero;
+        var mask = Vector512.Create((byte)0x0F);
+        for (int k = 0; k < nb; k++, w += sizeof(BlockQ4_K), a0 += sizeof(BlockQ8_K))
+        {
+            Vector512<int>* t = table + TableVectors * k;
+            Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (int h = 0; h < 8; h++)
+            {
+                // 16 bytes of quants: pieces of elements 16(h&1)+4c.. of sub-block 2p (low nibbles) and 2p+1 (high).
+                int p = h >> 1, half = 16 * (h & 1);
+                IntDotAvx512.RowPieces(w + 32 * p + half, rb, out var u0, out var u1, out var u2, out var u3);
+                var l0 = u0 & mask; var h0 = (u0.AsUInt16() >>> 4).AsByte() & mask;
+                var l1 = u1 & mask; var h1 = (u1.AsUInt16() >>> 4).AsByte() & mask;
+                var l2 = u2 & mask; var h2 = (u2.AsUInt16() >>> 4).AsByte() & mask;
+                var l3 = u3 & mask; var h3 = (u3.AsUInt16() >>> 4).AsByte() & mask;
+                var scl = t[2 * p].AsInt16();
+                var sch = t[2 * p + 1].AsInt16();
+                byte* q = a0 + 64 * p + half;
+                s0 += Step(q, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                if (TActs.Count > 1) s1 += Step(q + ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                if (TActs.Count > 2)
+                {
+                    s2 += Step(q + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                    s3 += Step(q + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                }
+                if (TActs.Count > 4)
+                {
+                    s4 += Step(q + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                    s5 += Step(q + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                    s6 += Step(q + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                    s7 += Step(q + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, scl, sch);
+                }
+            }
+            var dw = ((Vector512<float>*)t)[12];
+            var dminw = ((Vector512<float>*)t)[13];
+            Finish(a0, t, s0, dw, dminw, chains);
+            if (TActs.Count > 1) Finish(a0 + ars, t, s1, dw, dminw, chains + 2);
+            if (TActs.Count > 2)
+            {
+                Finish(a0 + 2 * ars, t, s2, dw, dminw, chains + 4);
+                Finish(a0 + 3 * ars, t, s3, dw, dminw, chains + 6);
+            }
+            if (TActs.Count > 4)
+            {
+                Finish(a0 + 4 * ars, t, s4, dw, dminw, chains + 8);
+                Finish(a0 + 5 * ars, t, s5, dw, dminw, chains + 10);
+                Finish(a0 + 6 * ars, t, s6, dw, dminw, chains + 12);
+                Finish(a0 + 7 * ars, t, s7, dw, dminw, chains + 14);
+            }
+        }
+        float* y = m->Y + b * m->YStride + r;
+        for (int j = 0; j < TActs.Count; j++) (chains[2 * j] - chains[2 * j + 1]).Store(y + j * m->YStride);
+
+        // One activation row's 16 quants (q) against the sixteen rows' pieces: scale·Σ of sub-block 2p's and 2p+1's
+        // products, by lane.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<int> Step(byte* q, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
+            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, Vector512<short> scl, Vector512<short> sch)
+        {
+            var lo = (Avx512BW.MultiplyAddAdjacent(l0, IntDotAvx512.Piece(q)) + Avx512BW.MultiplyAddAdjacent(l1, IntDotAvx512.Piece(q + 4)))
+                + (Avx512BW.MultiplyAddAdjacent(l2, IntDotAvx512.Piece(q + 8)) + Avx512BW.MultiplyAddAdjacent(l3, IntDotAvx512.Piece(q + 12)));
+            var hi = (Avx512BW.MultiplyAddAdjacent(h0, IntDotAvx512.Piece(q + 32)) + Avx512BW.MultiplyAddAdjacent(h1, IntDotAvx512.Piece(q + 36)))
+                + (Avx512BW.MultiplyAddAdjacent(h2, IntDotAvx512.Piece(q + 40)) + Avx512BW.MultiplyAddAdjacent(h3, IntDotAvx512.Piece(q + 44)));
+            return Avx512BW.MultiplyAddAdjacent(lo, scl) + Avx512BW.MultiplyAddAdjacent(hi, sch);
+        }
+
+        // The super-block's end for one activation row (q: its quants): summ from the min pairs and the sub-block
+        // sums, then the spec's two fmas.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Finish(byte* q, Vector512<int>* t, Vector512<int> sumi, Vector512<float> dw, Vector512<float> dminw, Vector512<float>* chains)
+        {
+            var y = (BlockQ8_K*)(q - 4);
+            var s = SubBlockSums(y).AsInt32();
+            var summ = (Avx512BW.MultiplyAddAdjacent(t[8].AsInt16(), Vector512.Create(s.ToScalar()).AsInt16())
+                    + Avx512BW.MultiplyAddAdjacent(t[9].AsInt16(), Vector512.Create(s.GetElement(1)).AsInt16()))
+                + (Avx512BW.MultiplyAddAdjacent(t[10].AsInt16(), Vector512.Create(s.GetElement(2)).AsInt16())
+                    + Avx512BW.MultiplyAddAdjacent(t[11].AsInt16(), Vector512.Create(s.GetElement(3)).AsInt16()));
+            var da = Vector512.Create(y->D);
+            chains[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), dw * da, chains[0]);
+            chains[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(summ), dminw * da, chains[1]);
+        }
+    }
+}
