@@ -49,31 +49,52 @@ public static unsafe partial class DotQ4_KQ8_K
         long rb = m->RowBytes;
         byte* w = m->W + r * rb;
         var table = stackalloc Vector512<int>[TableVectors * nb];
-        byte* sm = stackalloc byte[16 * 16];
-        for (int k = 0; k < nb; k++)
-        {
-            var x = (BlockQ4_K*)(w + k * sizeof(BlockQ4_K));
-            for (int i = 0; i < 16; i++) KQuantAvx2.ScalesAndMins(((BlockQ4_K*)((byte*)x + i * rb))->Scales).Store(sm + 16 * i);
-            int* t = (int*)(table + TableVectors * k);
-            for (int c = 0; c < 8; c++)
-            {
-                for (int i = 0; i < 16; i++) t[16 * c + i] = sm[16 * i + c] * 0x10001;
-            }
-            for (int p = 0; p < 4; p++)
-            {
-                for (int i = 0; i < 16; i++) t[16 * (8 + p) + i] = sm[16 * i + 8 + 2 * p] | sm[16 * i + 9 + 2 * p] << 16;
-            }
-            var d = (float*)(t + 16 * 12);
-            IntDotAvx2.Halves8((byte*)x, rb, 8).Store(d);
-            IntDotAvx2.Halves8((byte*)x + 8 * rb, rb, 8).Store(d + 8);
-            IntDotAvx2.Halves8((byte*)x + 2, rb, 8).Store(d + 16);
-            IntDotAvx2.Halves8((byte*)x + 2 + 8 * rb, rb, 8).Store(d + 24);
-        }
+        for (int k = 0; k < nb; k++) TableEntry(w + k * sizeof(BlockQ4_K), rb, table + TableVectors * k);
         int b = b0;
         for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
         if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
         if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
         if (b < b1) TileRows<OneAct>(m, r, table, b, nb);
+    }
+
+    /// <summary>One super-block's table entry for the sixteen rows rb apart at x: t[c] lane i = (sc_c, sc_c) of row i
+    /// as int16, t[8 + p] lane i = (m_2p, m_2p+1), t[12] and t[13] lane i = fp32 d and dmin of row i. The 12 scale
+    /// bytes come in by lane through RowPieces and are unpacked with ScalesAndMins's mask-and-shift sequence, sixteen
+    /// rows at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TableEntry(byte* x, long rb, Vector512<int>* t)
+    {
+        IntDotAvx512.RowPieces(x + 4, rb, out var p0, out var p1, out var p2, out _);
+        var u0 = p0.AsUInt32();
+        var u1 = p1.AsUInt32();
+        var u2 = p2.AsUInt32();
+        var six = Vector512.Create(0x3f3f3f3fu);
+        var low4 = Vector512.Create(0x0f0f0f0fu);
+        var top2 = Vector512.Create(0x03030303u);
+        var scales03 = u0 & six;
+        var mins03 = u1 & six;
+        var scales47 = (u2 & low4) | (((u0 >>> 6) & top2) << 4);
+        var mins47 = ((u2 >>> 4) & low4) | (((u1 >>> 6) & top2) << 4);
+        var lowByte = Vector512.Create(0xffu);
+        for (int c = 0; c < 4; c++)
+        {
+            var lo = (scales03 >>> (8 * c)) & lowByte;
+            var hi = (scales47 >>> (8 * c)) & lowByte;
+            t[c] = (lo | (lo << 16)).AsInt32();
+            t[4 + c] = (hi | (hi << 16)).AsInt32();
+        }
+        t[8] = Pair(mins03);
+        t[9] = Pair(mins03 >>> 16);
+        t[10] = Pair(mins47);
+        t[11] = Pair(mins47 >>> 16);
+        var d = (float*)(t + 12);
+        IntDotAvx2.Halves8(x, rb, 8).Store(d);
+        IntDotAvx2.Halves8(x + 8 * rb, rb, 8).Store(d + 8);
+        IntDotAvx2.Halves8(x + 2, rb, 8).Store(d + 16);
+        IntDotAvx2.Halves8(x + 2 + 8 * rb, rb, 8).Store(d + 24);
+
+        // Bytes 0 and 1 of each lane as the int16 pair (b0, b1).
+        static Vector512<int> Pair(Vector512<uint> v) => ((v & Vector512.Create(0xffu)) | ((v << 8) & Vector512.Create(0xff0000u))).AsInt32();
     }
 
     /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count.</summary>
