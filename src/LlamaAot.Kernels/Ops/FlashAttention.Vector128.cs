@@ -17,6 +17,9 @@ public static unsafe partial class FlashAttention
 
     private readonly struct V128Lanes : IAttentionLanes
     {
+        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16) =>
+            AccumulateRows<V128Lanes>(acc, n, values, stride, count, e, newMax, f16);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.V128((byte*)x, (byte*)y, n);
 

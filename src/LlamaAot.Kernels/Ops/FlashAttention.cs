@@ -2,6 +2,7 @@
 // as llama.cpp's CPU backend computes it (ggml_compute_forward_flash_attn_ext_f16): the query is rounded to the
 // cache's element type, scores are that type's dot times the scale, and the running value sum is kept in the cache's
 // element type — for an fp16 cache that accumulator is fp16 and is rounded after every update.
+using System.Runtime.CompilerServices;
 using LlamaAot.Kernels.Quants;
 
 namespace LlamaAot.Kernels.Ops;
@@ -28,9 +29,14 @@ public unsafe struct AttentionArgs
 
 public static unsafe partial class FlashAttention
 {
-    /// <summary>Scratch for one call: the group's queries and accumulators, one key and one value row (all fp32), and
-    /// each head's running maximum, sum and score, and the exps' arguments and results (padded to a multiple of 8).</summary>
-    public static long ScratchBytes(int heads, int headDim) => 4L * (2L * heads * headDim + 2L * headDim + 3L * heads + 2L * ((heads + 7) & ~7));
+    /// <summary>Positions Grouped works on at a time (its scratch holds one chunk's keys, values and exps).</summary>
+    private const int Chunk = 128;
+
+    /// <summary>Scratch for one call: the group's queries and accumulators, a chunk's keys and values (fp32), each
+    /// head's running maximum and sum, and per head and position of a chunk the exp's argument, its result and
+    /// whether the position set a new maximum.</summary>
+    public static long ScratchBytes(int heads, int headDim) =>
+        4L * (2L * heads * headDim + 2L * Chunk * headDim + 2L * heads + 2L * heads * Chunk) + (long)heads * Chunk;
 
     /// <summary>Spec, for each head of the group on its own: M = −∞, S = 0, acc = 0; for each position t:
     /// s = dot(k_t, q)·scale; if s &gt; M then (ms = e^(M−s), M = s, acc = acc·ms, vs = 1) else (ms = 1, vs = e^(s−M));
@@ -93,34 +99,36 @@ public static unsafe partial class FlashAttention
         for (int i = 0; i < hd; i++) output[i] = (p->F16 ? Fp16.ToFloat(acc16[i]) : acc32[i]) * inv;
     }
 
-    /// <summary>The spec for a whole group in one pass over the cache. Each position's key and value rows are read,
-    /// and for an fp16 cache widened to fp32, once for all heads; the queries are rounded to the cache type and
-    /// widened once. A product of two fp16 values is exact in fp32, so the fp32 dot over the widened rows (same
-    /// order, same fmas) is the cache type's own dot. An fp16 accumulator is held in fp32 already rounded to fp16
-    /// (Fp16Vector.RoundToHalf), the value the spec's fp16 bits hold. The exps are the spec's own calls, so the output
-    /// is the spec's bit for bit (TLanes.Exp is MathF.Exp's bits). TLanes supplies the per-ISA loops.</summary>
+    /// <summary>The spec for a whole group, a chunk of positions at a time. Per chunk: (1) the keys and values are
+    /// widened to fp32 once for all heads (an fp16 cache; an fp32 one is read in place); (2) every head's scores,
+    /// s = dot(k_t, q)·scale with the query rounded to the cache type (a product of two fp16 values is exact in fp32,
+    /// so the fp32 dot over widened rows is the cache type's own dot); (3) a scan per head in position order sets the
+    /// running maximum exactly as the spec does and records each position's exp argument (M − s on a new maximum,
+    /// s − M otherwise) and whether it was a new maximum — the arguments depend only on the scores, so (4) all the
+    /// exps run in one vector call per head, bit for bit MathF.Exp's; (5) TLanes.Accumulate replays the spec's
+    /// accumulator updates position by position (rescale by ms on a new maximum, then fma with vs, each rounded to
+    /// fp16 for an fp16 cache) and the scalar sums follow, S = S·ms + vs. Every value goes through the spec's
+    /// operations in the spec's order, so the output is Reference's bit for bit.</summary>
     private static void Grouped<TLanes>(AttentionArgs* p) where TLanes : struct, IAttentionLanes
     {
         int hd = p->HeadDim, heads = p->Heads;
         bool f16 = p->F16;
         float* queries = (float*)p->Scratch;
         float* acc = queries + (long)heads * hd;
-        float* keyRow = acc + (long)heads * hd;
-        float* valueRow = keyRow + hd;
-        float* max = valueRow + hd;
+        float* keyRows = acc + (long)heads * hd;
+        float* valueRows = keyRows + (long)Chunk * hd;
+        float* max = valueRows + (long)Chunk * hd;
         float* sum = max + heads;
-        float* scores = sum + heads;
-        int padded = (heads + 7) & ~7;      // TLanes.Exp works in eights; the arguments' pad lanes stay 0
-        float* args = scores + heads;
-        float* exps = args + padded;
-        new Span<float>(args, padded).Clear();
+        float* args = sum + heads;                      // (heads, Chunk)
+        float* exps = args + (long)heads * Chunk;       // (heads, Chunk)
+        byte* newMax = (byte*)(exps + (long)heads * Chunk);
         for (int g = 0; g < heads; g++)
         {
             float* q = queries + (long)g * hd;
             if (f16)
             {
-                p->QueryToCache(p->Query + (long)g * p->HeadStride, (byte*)valueRow, hd);
-                TLanes.Widen((ushort*)valueRow, q, hd);
+                p->QueryToCache(p->Query + (long)g * p->HeadStride, (byte*)valueRows, hd);
+                TLanes.Widen((ushort*)valueRows, q, hd);
             }
             else
             {
@@ -131,41 +139,55 @@ public static unsafe partial class FlashAttention
         }
         new Span<float>(acc, heads * hd).Clear();
 
-        for (int t = 0; t < p->Positions; t++)
+        for (int t0 = 0; t0 < p->Positions; t0 += Chunk)
         {
-            float* k = (float*)(p->Keys + t * p->RowBytes);
-            float* v = (float*)(p->Values + t * p->RowBytes);
+            int count = Math.Min(Chunk, p->Positions - t0);
+            float* keys = (float*)(p->Keys + t0 * p->RowBytes), values = (float*)(p->Values + t0 * p->RowBytes);
+            long stride = p->RowBytes / sizeof(float);   // floats from one position's row to the next
             if (f16)
             {
-                TLanes.Widen((ushort*)k, keyRow, hd);
-                TLanes.Widen((ushort*)v, valueRow, hd);
-                k = keyRow;
-                v = valueRow;
+                for (int t = 0; t < count; t++)
+                {
+                    TLanes.Widen((ushort*)(p->Keys + (t0 + t) * p->RowBytes), keyRows + (long)t * hd, hd);
+                    TLanes.Widen((ushort*)(p->Values + (t0 + t) * p->RowBytes), valueRows + (long)t * hd, hd);
+                }
+                keys = keyRows;
+                values = valueRows;
+                stride = hd;
             }
-            // Every head's score first, then all their exps in one call (ms on a new maximum, vs otherwise).
+            int padded = (count + 7) & ~7;   // TLanes.Exp works in eights; the pad lanes' results go unused
             for (int g = 0; g < heads; g++)
             {
-                float s = TLanes.Dot(k, queries + (long)g * hd, hd) * p->Scale;
-                scores[g] = s;
-                args[g] = s > max[g] ? max[g] - s : s - max[g];
+                float* q = queries + (long)g * hd, a = args + (long)g * Chunk;
+                byte* nm = newMax + (long)g * Chunk;
+                float m = max[g];
+                for (int t = 0; t < count; t++)
+                {
+                    float s = TLanes.Dot(keys + t * stride, q, hd) * p->Scale;
+                    if (s > m)
+                    {
+                        a[t] = m - s;
+                        nm[t] = 1;
+                        m = s;
+                    }
+                    else
+                    {
+                        a[t] = s - m;
+                        nm[t] = 0;
+                    }
+                }
+                for (int t = count; t < padded; t++) a[t] = 0;
+                max[g] = m;
+                TLanes.Exp(a, exps + (long)g * Chunk, padded);
             }
-            TLanes.Exp(args, exps, heads);
             for (int g = 0; g < heads; g++)
             {
-                float* a = acc + (long)g * hd;
-                float ms = 1f, vs = 1f;
-                if (scores[g] > max[g])
-                {
-                    ms = exps[g];
-                    max[g] = scores[g];
-                    TLanes.Scale(a, hd, ms, f16);
-                }
-                else
-                {
-                    vs = exps[g];
-                }
-                TLanes.Mad(a, v, hd, vs, f16);
-                sum[g] = sum[g] * ms + vs;
+                float* e = exps + (long)g * Chunk;
+                byte* nm = newMax + (long)g * Chunk;
+                TLanes.Accumulate(acc + (long)g * hd, hd, values, stride, count, e, nm, f16);
+                float sg = sum[g];
+                for (int t = 0; t < count; t++) sg = nm[t] != 0 ? sg * e[t] + 1f : sg * 1f + e[t];
+                sum[g] = sg;
             }
         }
 
@@ -174,6 +196,24 @@ public static unsafe partial class FlashAttention
             float inv = sum[g] == 0f ? 0f : 1f / sum[g];
             TLanes.Scale(acc + (long)g * hd, hd, inv, false);
             Buffer.MemoryCopy(acc + (long)g * hd, p->Output + (long)g * p->HeadStride, 4L * hd, 4L * hd);
+        }
+    }
+
+    /// <summary>TLanes.Accumulate by whole rows in memory, for the lanes without a register-blocked form: for each
+    /// position, a rescale of the accumulator on a new maximum, then its fma with the value row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateRows<TLanes>(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16)
+        where TLanes : struct, IAttentionLanes
+    {
+        for (int t = 0; t < count; t++)
+        {
+            float vs = e[t];
+            if (newMax[t] != 0)
+            {
+                TLanes.Scale(acc, n, e[t], f16);
+                vs = 1f;
+            }
+            TLanes.Mad(acc, values + t * stride, n, vs, f16);
         }
     }
 }
@@ -195,4 +235,9 @@ internal unsafe interface IAttentionLanes
 
     /// <summary>acc[i] = fma(v[i], vs, acc[i]), rounded to fp16 when <paramref name="f16"/>.</summary>
     static abstract void Mad(float* acc, float* v, int n, float vs, bool f16);
+
+    /// <summary>The spec's accumulator updates for positions t &lt; count of one head (value row t at values +
+    /// t·stride): on newMax[t], acc = acc·e[t] then acc = fma(v_t, 1, acc); otherwise acc = fma(v_t, e[t], acc);
+    /// each rounded to fp16 when <paramref name="f16"/>.</summary>
+    static abstract void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16);
 }

@@ -593,7 +593,7 @@ public unsafe class FloatPathTests : IDisposable
         {
             foreach (int hd in new[] { 1, 3, 8, 15, 16, 17, 31, 64, 80, 128, 256 })
             {
-                foreach (int positions in new[] { 0, 1, 2, 5, 33, 130 })
+                foreach (int positions in new[] { 0, 1, 2, 5, 33, 130, 300 })   // 130, 300: two and three chunks of Grouped
                 {
                     // Groups of 1, 3, 8 (as in TinyLlama) and 12 query heads per kv head (12: two groups of eight exps).
                     int heads = new[] { 1, 3, 8, 12 }[(hd + positions) % 4];
