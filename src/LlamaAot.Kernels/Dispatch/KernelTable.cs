@@ -221,9 +221,10 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx2, null);
         SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
-        // K-quants: AVX2 kernels serve the AVX-512 path too (512-bit variants measured slower on Zen 4, which splits
-        // them into 256-bit halves; llama.cpp has no AVX-512 branch for these either). Prompts share each weight row's
-        // unpacking across four activation rows (MatMul.Acts4Rows), in the order of the dot the matrix uses.
+        // K-quants: AVX2 kernels serve the AVX-512 path too, except Q4_K prompts (512-bit variants measured slower on
+        // Zen 4, which splits them into 256-bit halves; llama.cpp has no AVX-512 branch for these either). Prompts share
+        // each weight row's unpacking across four activation rows (MatMul.Acts4Rows), in the order of the dot the matrix
+        // uses.
         SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, &DotQ2_KQ8_K.GemmAvx2, &DotQ2_KQ8_K.GemmAvx2Blockwise);
         SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx2, null);
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx2Blockwise);
@@ -247,6 +248,8 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512Blockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
+        // The one K-quant exception to the AVX2 kernels above: Q4_K prompts (blockwise order) in 16-row tiles with one
+        // weight row per int32 lane, 2.25x the AVX2 prompt kernel; its dots and decode stay AVX2.
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512Blockwise);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
