@@ -180,14 +180,14 @@ public static unsafe partial class FlashAttention
                 max[g] = m;
                 TLanes.Exp(a, exps + (long)g * Chunk, padded);
             }
-            for (int g = 0; g < heads; g++)
+            TLanes.Accumulate(acc, hd, values, stride, count, exps, newMax, f16, heads);
+            for (int t = 0; t < count; t++)   // heads inside: their chains are independent
             {
-                float* e = exps + (long)g * Chunk;
-                byte* nm = newMax + (long)g * Chunk;
-                TLanes.Accumulate(acc + (long)g * hd, hd, values, stride, count, e, nm, f16);
-                float sg = sum[g];
-                for (int t = 0; t < count; t++) sg = nm[t] != 0 ? sg * e[t] + 1f : sg * 1f + e[t];
-                sum[g] = sg;
+                for (int g = 0; g < heads; g++)
+                {
+                    float e = exps[g * Chunk + t];
+                    sum[g] = newMax[g * Chunk + t] != 0 ? sum[g] * e + 1f : sum[g] * 1f + e;
+                }
             }
         }
 
@@ -236,8 +236,9 @@ internal unsafe interface IAttentionLanes
     /// <summary>acc[i] = fma(v[i], vs, acc[i]), rounded to fp16 when <paramref name="f16"/>.</summary>
     static abstract void Mad(float* acc, float* v, int n, float vs, bool f16);
 
-    /// <summary>The spec's accumulator updates for positions t &lt; count of one head (value row t at values +
-    /// t·stride): on newMax[t], acc = acc·e[t] then acc = fma(v_t, 1, acc); otherwise acc = fma(v_t, e[t], acc);
-    /// each rounded to fp16 when <paramref name="f16"/>.</summary>
-    static abstract void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16);
+    /// <summary>The spec's accumulator updates for positions t &lt; count of each of the group's heads (value row t
+    /// at values + t·stride; head g's accumulator at acc + g·n, its exps and flags at e + g·Chunk and newMax +
+    /// g·Chunk): on newMax[t], acc = acc·e[t] then acc = fma(v_t, 1, acc); otherwise acc = fma(v_t, e[t], acc); each
+    /// rounded to fp16 when <paramref name="f16"/>.</summary>
+    static abstract void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads);
 }

@@ -39,6 +39,11 @@ internal static class Fp16Vector
     private const int Overflow = 0x477ff000;                     // 65520: rounds to fp16 inf
     private const int Rebias = 0x38000000;                       // (127 - 15) << 23
     private const int Half05 = 0x3f000000;                       // 0.5f
+    private const int MagicStep = 0x06c00000;                    // + 13 to the exponent, mantissa 1.5
+    /// <summary>fp32's exponent field.</summary>
+    public const int ExponentBits = 0x7f800000;
+    /// <summary>32768's exponent bits: RoundToHalfSmall serves lanes whose exponent bits are below it.</summary>
+    public const int Below32768Limit = 0x47000000;
 
     // ---- Vector512 ------------------------------------------------------------------------------------------
 
@@ -121,6 +126,19 @@ internal static class Fp16Vector
         r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(Overflow)), Vector512.Create(F32Inf), r) | (u & Vector512.Create(SignBit));
         var nan = (u & Vector512.Create(~0x1fff)) | Vector512.Create(QuietBit);
         return Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(F32Inf)), nan, r).AsSingle();
+    }
+
+    /// <summary>RoundToHalf for lanes with |x| &lt; 32768 (and NaN-free), given ex = x's exponent bits
+    /// (x &amp; ExponentBits), with no branch: (x + M) − M with M = 1.5·2^(e+13), e = max(x's exponent, −14). x + M
+    /// stays in M's binade, whose fp32 ulp 2^(e−10) is fp16's step at x (fp16 subnormals included, where M = 0.75), so
+    /// the FPU's round-to-nearest-even rounds x to fp16 (M is an even number of those steps, so ties go to even) and
+    /// the subtraction is exact; or-ing x's sign back keeps −0. Larger lanes, whose rounding may reach fp16's inf, are
+    /// the caller's to detect (ex ≥ Below32768Limit) and hand to RoundToHalf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RoundToHalfSmall(Vector512<float> x, Vector512<int> ex)
+    {
+        var m = (Vector512.Max(ex, Vector512.Create(MinNormal)) + Vector512.Create(MagicStep)).AsSingle();
+        return (((x + m) - m).AsInt32() | (x.AsInt32() & Vector512.Create(SignBit))).AsSingle();
     }
 
     /// <summary>fp32 → bf16 bits in the low half of each lane, exactly as Fp16.FloatToBF16.</summary>
