@@ -172,6 +172,70 @@ public static unsafe partial class FlashAttention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx512Zmm((byte*)x, (byte*)y, n);
 
+        /// <summary>Scores sixteen positions at a time when hd is a multiple of 64: each position's four accumulators
+        /// as in DotF32F32.Avx512Zmm, then FloatDotAvx512.Finish's tree run across the sixteen at once — the same
+        /// additions on the same pairs ((R0+R2)+(R1+R3); 256-bit halves; 128-bit halves; (t0+t2)+(t1+t3)), with
+        /// shuffles between them — so each score is the single dot's bits.</summary>
+        public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s)
+        {
+            int t = 0;
+            if (hd % FloatDotOrder.Step == 0)
+            {
+                var vscale = Vector512.Create(scale);
+                // Final lane 4k + m holds position 4m + k (see Sixteen); this puts position j in lane j.
+                var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+                for (; t + 16 <= count; t += 16)
+                {
+                    var z = Sixteen(keys + t * stride, stride, q, hd);
+                    (Avx512F.PermuteVar16x32(z, order) * vscale).Store(s + t);
+                }
+            }
+            ScoreRows<Avx512Lanes>(keys + t * stride, stride, q, hd, count - t, scale, s + t);
+        }
+
+        /// <summary>The sixteen dots of rows k, k + stride, … with q, lane 4j + m = position 4m + j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Sixteen(float* k, long stride, float* q, int hd)
+        {
+            var y0 = Quad(k, stride, q, hd);
+            var y1 = Quad(k + 4 * stride, stride, q, hd);
+            var y2 = Quad(k + 8 * stride, stride, q, hd);
+            var y3 = Quad(k + 12 * stride, stride, q, hd);
+            // Within each 128-bit quarter: (t0 + t2) + (t1 + t3) for the four y's, lane m of quarter k = y[m]'s.
+            var a = Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);   // (u0, u1, v0, v1), u = t0+t2, v = t1+t3
+            var b = Avx512F.UnpackLow(y2, y3) + Avx512F.UnpackHigh(y2, y3);   // (u2, u3, v2, v3)
+            return Avx512F.Shuffle(a, b, 0b01_00_01_00) + Avx512F.Shuffle(a, b, 0b11_10_11_10);
+
+            // Positions 0..3 from x: the 256-bit step pairs them, the 128-bit step leaves quarter j = position j.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<float> Quad(float* x, long stride, float* q, int hd)
+            {
+                var x01 = Pairs(Whole(x, q, hd), Whole(x + stride, q, hd));
+                var x23 = Pairs(Whole(x + 2 * stride, q, hd), Whole(x + 3 * stride, q, hd));
+                return Avx512F.Shuffle4x128(x01, x23, 0b10_00_10_00) + Avx512F.Shuffle4x128(x01, x23, 0b11_01_11_01);
+            }
+
+            // One position's (R0+R2)+(R1+R3).
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<float> Whole(float* x, float* q, int hd)
+            {
+                Vector512<float> r0 = default, r1 = default, r2 = default, r3 = default;
+                for (int i = 0; i < hd; i += FloatDotOrder.Step)
+                {
+                    r0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(q + i), r0);
+                    r1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 16), Vector512.Load(q + i + 16), r1);
+                    r2 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 32), Vector512.Load(q + i + 32), r2);
+                    r3 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 48), Vector512.Load(q + i + 48), r3);
+                }
+                return (r0 + r2) + (r1 + r3);
+            }
+
+            // The 256-bit step of two positions: lanes 0-7 a's (lo + hi), lanes 8-15 b's.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<float> Pairs(Vector512<float> a, Vector512<float> b) =>
+                Avx512F.Shuffle4x128(a, b, 0b01_00_01_00) + Avx512F.Shuffle4x128(a, b, 0b11_10_11_10);
+        }
+
         public static void Exp(float* x, float* y, int n) => ExpLibm.Avx512(x, y, n);
 
         public static void Widen(ushort* h, float* f, int n)

@@ -25,6 +25,9 @@ public static unsafe partial class FlashAttention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.V128((byte*)x, (byte*)y, n);
 
+        public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s) =>
+            ScoreRows<V128Lanes>(keys, stride, q, hd, count, scale, s);
+
         public static void Exp(float* x, float* y, int n)
         {
             for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i]);

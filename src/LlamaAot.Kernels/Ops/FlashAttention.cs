@@ -161,9 +161,10 @@ public static unsafe partial class FlashAttention
                 float* q = queries + (long)g * hd, a = args + (long)g * Chunk;
                 byte* nm = newMax + (long)g * Chunk;
                 float m = max[g];
+                TLanes.Scores(keys, stride, q, hd, count, p->Scale, a);
                 for (int t = 0; t < count; t++)
                 {
-                    float s = TLanes.Dot(keys + t * stride, q, hd) * p->Scale;
+                    float s = a[t];
                     if (s > m)
                     {
                         a[t] = m - s;
@@ -199,6 +200,14 @@ public static unsafe partial class FlashAttention
         }
     }
 
+    /// <summary>TLanes.Scores one position at a time with TLanes.Dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScoreRows<TLanes>(float* keys, long stride, float* q, int hd, int count, float scale, float* s)
+        where TLanes : struct, IAttentionLanes
+    {
+        for (int t = 0; t < count; t++) s[t] = TLanes.Dot(keys + t * stride, q, hd) * scale;
+    }
+
     /// <summary>TLanes.Accumulate by whole rows in memory, for the lanes without a register-blocked form: for each
     /// position, a rescale of the accumulator on a new maximum, then its fma with the value row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -223,6 +232,9 @@ internal unsafe interface IAttentionLanes
 {
     /// <summary>The fp32 dot in the float dots' order (DotF32F32 of this ISA).</summary>
     static abstract float Dot(float* x, float* y, int n);
+
+    /// <summary>s[t] = Dot(keys + t·stride, q, hd)·scale for t &lt; count, bit for bit.</summary>
+    static abstract void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s);
 
     /// <summary>y[i] = MathF.Exp(x[i]) bit for bit, for i &lt; n; both buffers padded to a multiple of 8.</summary>
     static abstract void Exp(float* x, float* y, int n);
