@@ -311,16 +311,17 @@ public static unsafe partial class DotQ4_0Q8_0
                 var l3 = u3 & mask; var h3 = (u3.AsUInt16() >>> 4).AsByte() & mask;
                 var d = Vector512.Load(dw + 16 * k);
                 byte* ab = a0 + k * Q8 + 2;
-                acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, e[k], d * Vector512.Create(da[i]), acc0);
-                acc1 = Step(ab + ars, l0, l1, l2, l3, h0, h1, h2, h3, e[nb + k], d * Vector512.Create(da[8 + i]), acc1);
-                acc2 = Step(ab + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[2 * nb + k], d * Vector512.Create(da[16 + i]), acc2);
-                acc3 = Step(ab + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[3 * nb + k], d * Vector512.Create(da[24 + i]), acc3);
+                int* ek = e + k;
+                acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, ek, d * Vector512.Create(da[i]), acc0);
+                acc1 = Step(ab + ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 1 * nb, d * Vector512.Create(da[8 + i]), acc1);
+                acc2 = Step(ab + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 2 * nb, d * Vector512.Create(da[16 + i]), acc2);
+                acc3 = Step(ab + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 3 * nb, d * Vector512.Create(da[24 + i]), acc3);
                 if (TActs.Count == 8)
                 {
-                    acc4 = Step(ab + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[4 * nb + k], d * Vector512.Create(da[32 + i]), acc4);
-                    acc5 = Step(ab + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[5 * nb + k], d * Vector512.Create(da[40 + i]), acc5);
-                    acc6 = Step(ab + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[6 * nb + k], d * Vector512.Create(da[48 + i]), acc6);
-                    acc7 = Step(ab + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, e[7 * nb + k], d * Vector512.Create(da[56 + i]), acc7);
+                    acc4 = Step(ab + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 4 * nb, d * Vector512.Create(da[32 + i]), acc4);
+                    acc5 = Step(ab + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 5 * nb, d * Vector512.Create(da[40 + i]), acc5);
+                    acc6 = Step(ab + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 6 * nb, d * Vector512.Create(da[48 + i]), acc6);
+                    acc7 = Step(ab + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 7 * nb, d * Vector512.Create(da[56 + i]), acc7);
                 }
             }
         }
@@ -345,13 +346,13 @@ public static unsafe partial class DotQ4_0Q8_0
         // block's 8·Σq_a: the same integer as Rows16's sumi, then the spec's fma with d_w·d_a.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
-            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int eight, Vector512<float> d, Vector512<float> acc)
+            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int* eight, Vector512<float> d, Vector512<float> acc)
         {
             var lo = (Avx512BW.MultiplyAddAdjacent(l0, IntDotAvx512.Piece(ab)) + Avx512BW.MultiplyAddAdjacent(l1, IntDotAvx512.Piece(ab + 4)))
                 + (Avx512BW.MultiplyAddAdjacent(l2, IntDotAvx512.Piece(ab + 8)) + Avx512BW.MultiplyAddAdjacent(l3, IntDotAvx512.Piece(ab + 12)));
             var hi = (Avx512BW.MultiplyAddAdjacent(h0, IntDotAvx512.Piece(ab + 16)) + Avx512BW.MultiplyAddAdjacent(h1, IntDotAvx512.Piece(ab + 20)))
                 + (Avx512BW.MultiplyAddAdjacent(h2, IntDotAvx512.Piece(ab + 24)) + Avx512BW.MultiplyAddAdjacent(h3, IntDotAvx512.Piece(ab + 28)));
-            var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(eight);
+            var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(*eight);   // a broadcast operand
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
         }
 
