@@ -31,6 +31,8 @@ public static unsafe partial class FlashAttention
             if (h < heads) Heads<OneAct>(acc + h * n, n, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
         }
 
+        /// <summary>Accumulate for THeads.Count (one or two) heads; the kernels' row-count types (IActRows) serve as
+        /// the head count.</summary>
         private static void Heads<THeads>(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16)
             where THeads : struct, IActRows
         {
