@@ -31,22 +31,14 @@ public static unsafe partial class FlashAttention
             if (h < heads) Heads<OneAct>(acc + h * n, n, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
         }
 
-        /// <summary>Accumulate for THeads.Count (one or two) heads; the kernels' row-count types (IActRows) serve as
-        /// the head count.</summary>
+        /// <summary>Accumulate for THeads.Count (one or two) heads, 64 lanes (four zmm a head) at a time, then 16,
+        /// then the scalar rest; the kernels' count types (IActRows) serve as the head and register counts.</summary>
         private static void Heads<THeads>(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16)
             where THeads : struct, IActRows
         {
             int i = 0;
-            for (; i + 64 <= n; i += 64)
-            {
-                if (!f16) Lanes64<NoRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax);
-                else if (!Lanes64<SmallRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax)) Lanes64<FullRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax);
-            }
-            for (; i + 16 <= n; i += 16)
-            {
-                if (!f16) Lanes16<NoRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax);
-                else if (!Lanes16<SmallRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax)) Lanes16<FullRounding, THeads>(acc + i, n, values + i, stride, count, e, newMax);
-            }
+            for (; i + 64 <= n; i += 64) Pass<THeads, FourActs>(acc + i, n, values + i, stride, count, e, newMax, f16);
+            for (; i + 16 <= n; i += 16) Pass<THeads, OneAct>(acc + i, n, values + i, stride, count, e, newMax, f16);
             if (i < n)
             {
                 for (int g = 0; g < THeads.Count; g++)
@@ -54,111 +46,78 @@ public static unsafe partial class FlashAttention
             }
         }
 
-        /// <summary>Accumulate for lanes [0, 64) of THeads heads (the second's accumulator hd floats on, its exps and
-        /// flags Chunk on) in four registers a head; false (nothing stored) when TRound's range was left.</summary>
+        /// <summary>One pass over lanes [0, 16·TRegs.Count) of the heads: unrounded for an fp32 cache; for fp16 with
+        /// RoundToHalfSmall, again with RoundToHalf if that pass left its range.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static bool Lanes64<TRound, THeads>(float* acc, int hd, float* v, long stride, int count, float* e, byte* newMax)
-            where TRound : struct, IRounding where THeads : struct, IActRows
+        private static void Pass<THeads, TRegs>(float* acc, int hd, float* v, long stride, int count, float* e, byte* newMax, bool f16)
+            where THeads : struct, IActRows where TRegs : struct, IActRows
+        {
+            if (!f16) Lanes<NoRounding, THeads, TRegs>(acc, hd, v, stride, count, e, newMax);
+            else if (!Lanes<SmallRounding, THeads, TRegs>(acc, hd, v, stride, count, e, newMax)) Lanes<FullRounding, THeads, TRegs>(acc, hd, v, stride, count, e, newMax);
+        }
+
+        /// <summary>Accumulate for lanes [0, 16·TRegs.Count) of THeads heads (the second's accumulator hd floats on,
+        /// its exps and flags Chunk on), TRegs registers a head; false (nothing stored) when TRound's range was
+        /// left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Lanes<TRound, THeads, TRegs>(float* acc, int hd, float* v, long stride, int count, float* e, byte* newMax)
+            where TRound : struct, IRounding where THeads : struct, IActRows where TRegs : struct, IActRows
         {
             float* acc2 = acc + hd;
-            var a0 = Vector512.Load(acc);
-            var a1 = Vector512.Load(acc + 16);
-            var a2 = Vector512.Load(acc + 32);
-            var a3 = Vector512.Load(acc + 48);
+            Vector512<float> a0 = Vector512.Load(acc), a1 = default, a2 = default, a3 = default;
             Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<float> v1 = default, v2 = default, v3 = default;
+            if (TRegs.Count > 1) { a1 = Vector512.Load(acc + 16); a2 = Vector512.Load(acc + 32); a3 = Vector512.Load(acc + 48); }
             if (THeads.Count > 1)
             {
                 b0 = Vector512.Load(acc2);
-                b1 = Vector512.Load(acc2 + 16);
-                b2 = Vector512.Load(acc2 + 32);
-                b3 = Vector512.Load(acc2 + 48);
+                if (TRegs.Count > 1) { b1 = Vector512.Load(acc2 + 16); b2 = Vector512.Load(acc2 + 32); b3 = Vector512.Load(acc2 + 48); }
             }
             var peak = Vector512<int>.Zero;
             for (int t = 0; t < count; t++, v += stride)
             {
-                var va = Vector512.Create(e[t]);
-                if (newMax[t] != 0)
-                {
-                    a0 = Round<TRound>(a0 * va, ref peak);
-                    a1 = Round<TRound>(a1 * va, ref peak);
-                    a2 = Round<TRound>(a2 * va, ref peak);
-                    a3 = Round<TRound>(a3 * va, ref peak);
-                    va = Vector512<float>.One;
-                }
                 var v0 = Vector512.Load(v);
-                var v1 = Vector512.Load(v + 16);
-                var v2 = Vector512.Load(v + 32);
-                var v3 = Vector512.Load(v + 48);
-                a0 = Round<TRound>(Avx512F.FusedMultiplyAdd(v0, va, a0), ref peak);
-                a1 = Round<TRound>(Avx512F.FusedMultiplyAdd(v1, va, a1), ref peak);
-                a2 = Round<TRound>(Avx512F.FusedMultiplyAdd(v2, va, a2), ref peak);
-                a3 = Round<TRound>(Avx512F.FusedMultiplyAdd(v3, va, a3), ref peak);
-                if (THeads.Count > 1)
-                {
-                    var vb = Vector512.Create(e[Chunk + t]);
-                    if (newMax[Chunk + t] != 0)
-                    {
-                        b0 = Round<TRound>(b0 * vb, ref peak);
-                        b1 = Round<TRound>(b1 * vb, ref peak);
-                        b2 = Round<TRound>(b2 * vb, ref peak);
-                        b3 = Round<TRound>(b3 * vb, ref peak);
-                        vb = Vector512<float>.One;
-                    }
-                    b0 = Round<TRound>(Avx512F.FusedMultiplyAdd(v0, vb, b0), ref peak);
-                    b1 = Round<TRound>(Avx512F.FusedMultiplyAdd(v1, vb, b1), ref peak);
-                    b2 = Round<TRound>(Avx512F.FusedMultiplyAdd(v2, vb, b2), ref peak);
-                    b3 = Round<TRound>(Avx512F.FusedMultiplyAdd(v3, vb, b3), ref peak);
-                }
+                if (TRegs.Count > 1) { v1 = Vector512.Load(v + 16); v2 = Vector512.Load(v + 32); v3 = Vector512.Load(v + 48); }
+                Update<TRound, TRegs>(ref a0, ref a1, ref a2, ref a3, v0, v1, v2, v3, e[t], newMax[t], ref peak);
+                if (THeads.Count > 1) Update<TRound, TRegs>(ref b0, ref b1, ref b2, ref b3, v0, v1, v2, v3, e[Chunk + t], newMax[Chunk + t], ref peak);
             }
             if (TRound.Tracks && Vector512.GreaterThanOrEqualAny(peak, Vector512.Create(Fp16Vector.Below32768Limit))) return false;
             a0.Store(acc);
-            a1.Store(acc + 16);
-            a2.Store(acc + 32);
-            a3.Store(acc + 48);
+            if (TRegs.Count > 1) { a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48); }
             if (THeads.Count > 1)
             {
                 b0.Store(acc2);
-                b1.Store(acc2 + 16);
-                b2.Store(acc2 + 32);
-                b3.Store(acc2 + 48);
+                if (TRegs.Count > 1) { b1.Store(acc2 + 16); b2.Store(acc2 + 32); b3.Store(acc2 + 48); }
             }
             return true;
         }
 
-        /// <summary>Lanes64 for lanes [0, 16), one register a head.</summary>
+        /// <summary>One position's update of one head's registers: on a new maximum acc = acc·e, then acc = fma(v, 1,
+        /// acc); otherwise acc = fma(v, e, acc); each through TRound.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static bool Lanes16<TRound, THeads>(float* acc, int hd, float* v, long stride, int count, float* e, byte* newMax)
-            where TRound : struct, IRounding where THeads : struct, IActRows
+        private static void Update<TRound, TRegs>(ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3,
+            Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3, float e, byte newMax, ref Vector512<int> peak)
+            where TRound : struct, IRounding where TRegs : struct, IActRows
         {
-            float* acc2 = acc + hd;
-            var a0 = Vector512.Load(acc);
-            var b0 = THeads.Count > 1 ? Vector512.Load(acc2) : default;
-            var peak = Vector512<int>.Zero;
-            for (int t = 0; t < count; t++, v += stride)
+            var vs = Vector512.Create(e);
+            if (newMax != 0)
             {
-                var va = Vector512.Create(e[t]);
-                if (newMax[t] != 0)
+                a0 = Round<TRound>(a0 * vs, ref peak);
+                if (TRegs.Count > 1)
                 {
-                    a0 = Round<TRound>(a0 * va, ref peak);
-                    va = Vector512<float>.One;
+                    a1 = Round<TRound>(a1 * vs, ref peak);
+                    a2 = Round<TRound>(a2 * vs, ref peak);
+                    a3 = Round<TRound>(a3 * vs, ref peak);
                 }
-                var v0 = Vector512.Load(v);
-                a0 = Round<TRound>(Avx512F.FusedMultiplyAdd(v0, va, a0), ref peak);
-                if (THeads.Count > 1)
-                {
-                    var vb = Vector512.Create(e[Chunk + t]);
-                    if (newMax[Chunk + t] != 0)
-                    {
-                        b0 = Round<TRound>(b0 * vb, ref peak);
-                        vb = Vector512<float>.One;
-                    }
-                    b0 = Round<TRound>(Avx512F.FusedMultiplyAdd(v0, vb, b0), ref peak);
-                }
+                vs = Vector512<float>.One;
             }
-            if (TRound.Tracks && Vector512.GreaterThanOrEqualAny(peak, Vector512.Create(Fp16Vector.Below32768Limit))) return false;
-            a0.Store(acc);
-            if (THeads.Count > 1) b0.Store(acc2);
-            return true;
+            a0 = Round<TRound>(Avx512F.FusedMultiplyAdd(v0, vs, a0), ref peak);
+            if (TRegs.Count > 1)
+            {
+                a1 = Round<TRound>(Avx512F.FusedMultiplyAdd(v1, vs, a1), ref peak);
+                a2 = Round<TRound>(Avx512F.FusedMultiplyAdd(v2, vs, a2), ref peak);
+                a3 = Round<TRound>(Avx512F.FusedMultiplyAdd(v3, vs, a3), ref peak);
+            }
         }
 
         /// <summary>x as TRound leaves it; a tracking rounding folds x's exponent bits into peak.</summary>
