@@ -348,10 +348,8 @@ public static unsafe partial class DotQ4_0Q8_0
         static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
             Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int* eight, Vector512<float> d, Vector512<float> acc)
         {
-            var lo = (Avx512BW.MultiplyAddAdjacent(l0, IntDotAvx512.Piece(ab)) + Avx512BW.MultiplyAddAdjacent(l1, IntDotAvx512.Piece(ab + 4)))
-                + (Avx512BW.MultiplyAddAdjacent(l2, IntDotAvx512.Piece(ab + 8)) + Avx512BW.MultiplyAddAdjacent(l3, IntDotAvx512.Piece(ab + 12)));
-            var hi = (Avx512BW.MultiplyAddAdjacent(h0, IntDotAvx512.Piece(ab + 16)) + Avx512BW.MultiplyAddAdjacent(h1, IntDotAvx512.Piece(ab + 20)))
-                + (Avx512BW.MultiplyAddAdjacent(h2, IntDotAvx512.Piece(ab + 24)) + Avx512BW.MultiplyAddAdjacent(h3, IntDotAvx512.Piece(ab + 28)));
+            var lo = IntDotAvx512.PieceSums(l0, l1, l2, l3, ab);
+            var hi = IntDotAvx512.PieceSums(h0, h1, h2, h3, ab + 16);
             var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(*eight);   // a broadcast operand
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
         }

@@ -164,10 +164,8 @@ public static unsafe partial class DotQ4_KQ8_K
         static Vector512<int> Step(byte* q, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
             Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, Vector512<short> scl, Vector512<short> sch)
         {
-            var lo = (Avx512BW.MultiplyAddAdjacent(l0, IntDotAvx512.Piece(q)) + Avx512BW.MultiplyAddAdjacent(l1, IntDotAvx512.Piece(q + 4)))
-                + (Avx512BW.MultiplyAddAdjacent(l2, IntDotAvx512.Piece(q + 8)) + Avx512BW.MultiplyAddAdjacent(l3, IntDotAvx512.Piece(q + 12)));
-            var hi = (Avx512BW.MultiplyAddAdjacent(h0, IntDotAvx512.Piece(q + 32)) + Avx512BW.MultiplyAddAdjacent(h1, IntDotAvx512.Piece(q + 36)))
-                + (Avx512BW.MultiplyAddAdjacent(h2, IntDotAvx512.Piece(q + 40)) + Avx512BW.MultiplyAddAdjacent(h3, IntDotAvx512.Piece(q + 44)));
+            var lo = IntDotAvx512.PieceSums(l0, l1, l2, l3, q);
+            var hi = IntDotAvx512.PieceSums(h0, h1, h2, h3, q + 32);
             return Avx512BW.MultiplyAddAdjacent(lo, scl) + Avx512BW.MultiplyAddAdjacent(hi, sch);
         }
 

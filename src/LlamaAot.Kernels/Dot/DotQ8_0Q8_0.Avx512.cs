@@ -101,6 +101,13 @@ internal static unsafe class IntDotAvx512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<sbyte> Piece(byte* p) => Vector512.Create(*(int*)p).AsSByte();
 
+    /// <summary>Σ over c &lt; 4 of vpmaddubsw(u_c, the activation piece at p + 4c), in int16: lane i's products of row
+    /// i's 16 unsigned values in u0..u3 (RowPieces layout) with the activation's 16 bytes at p, pairs summed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> PieceSums(Vector512<byte> u0, Vector512<byte> u1, Vector512<byte> u2, Vector512<byte> u3, byte* p) =>
+        (Avx512BW.MultiplyAddAdjacent(u0, Piece(p)) + Avx512BW.MultiplyAddAdjacent(u1, Piece(p + 4)))
+        + (Avx512BW.MultiplyAddAdjacent(u2, Piece(p + 8)) + Avx512BW.MultiplyAddAdjacent(u3, Piece(p + 12)));
+
     /// <summary>Σ over each 128-bit quarter of four vectors: quarter q of the result holds (Σ v0.q, Σ v1.q, Σ v2.q, Σ v3.q).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Reduce4(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3)
