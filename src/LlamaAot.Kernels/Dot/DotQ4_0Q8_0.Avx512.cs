@@ -242,12 +242,12 @@ public static unsafe partial class DotQ4_0Q8_0
 
     /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit Avx512Blockwise: the prompt
     /// kernel. Against Avx512BlockwiseRows16 called once per activation row it (1) converts the 16 rows' weight
-    /// scales once per tile, (2) unpacks each block's nibbles once for eight (then four) activation rows, and (3)
-    /// transposes them once so that int32 lane i of every nibble vector belongs to row i: each activation row then
+    /// scales once per tile, (2) unpacks each block's nibbles once per tile, into a buffer all its activation rows
+    /// read (once per eight rows cost 14% of the kernel), and (3) transposes them once so that int32 lane i of every nibble vector belongs to row i: each activation row then
     /// takes its 4-byte pieces by broadcast loads, sums all eight products in int16 and needs one vpmaddwd and no
     /// reduction (Rows16's Reduce4 per activation row cost four shuffles). Rows longer than the scale buffer allows,
     /// and a batch remainder under four rows, use Rows16.</summary>
-    [SkipLocalsInit]   // its buffers (up to 32 KiB of scales, 16 KiB of eights) are written in full before any read
+    [SkipLocalsInit]   // its buffer (up to 288 KiB) is written in full before any read
     private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* eights)
     {
         const int Q4 = IntDotAvx2.Q4, MaxBlocks = 512;
@@ -257,17 +257,30 @@ public static unsafe partial class DotQ4_0Q8_0
         int b = b0;
         if (Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && rb <= int.MaxValue / 16 && nb <= MaxBlocks && b1 - b0 >= 4)
         {
-            // dw[16k + i] = fp32 scale of block k of tile row i.
-            float* dw = stackalloc float[16 * nb];
+            // The tile unpacked once for all its activation rows: per block, the eight nibble vectors (RowPieces
+            // layout, low nibbles then high) and the sixteen rows' fp32 scales.
+            byte* tile = stackalloc byte[TileBlockBytes * nb + 64];
+            tile = (byte*)(((nint)tile + 63) & ~(nint)63);
+            var mask = Vector512.Create((byte)0x0F);
             for (int k = 0; k < nb; k++)
             {
-                IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store(dw + 16 * k);
-                IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store(dw + 16 * k + 8);
+                byte* t = tile + TileBlockBytes * k;
+                IntDotAvx512.RowPieces(w + k * Q4 + 2, rb, out var u0, out var u1, out var u2, out var u3);
+                (u0 & mask).Store(t);
+                (u1 & mask).Store(t + 64);
+                (u2 & mask).Store(t + 128);
+                (u3 & mask).Store(t + 192);
+                ((u0.AsUInt16() >>> 4).AsByte() & mask).Store(t + 256);
+                ((u1.AsUInt16() >>> 4).AsByte() & mask).Store(t + 320);
+                ((u2.AsUInt16() >>> 4).AsByte() & mask).Store(t + 384);
+                ((u3.AsUInt16() >>> 4).AsByte() & mask).Store(t + 448);
+                IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store((float*)(t + 512));
+                IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store((float*)(t + 544));
             }
             // Without IntGemm's state (rows too long for it), the eights of the rows in hand are formed here.
             int* own = stackalloc int[eights == null ? 8 * nb : 1];
-            for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, dw, b, Eights(m, eights, own, b0, b, 8, nb), nb);
-            for (; b + 4 <= b1; b += 4) TileRows<FourActs>(m, r, dw, b, Eights(m, eights, own, b0, b, 4, nb), nb);
+            for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, tile, b, Eights(m, eights, own, b0, b, 8, nb), nb);
+            for (; b + 4 <= b1; b += 4) TileRows<FourActs>(m, r, tile, b, Eights(m, eights, own, b0, b, 4, nb), nb);
         }
         for (; b < b1; b++) Avx512BlockwiseRows16(w, rb, m->Act + b * m->ActRowBytes, n, m->Y + b * m->YStride + r);
 
@@ -279,16 +292,18 @@ public static unsafe partial class DotQ4_0Q8_0
         }
     }
 
-    /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count, whose eights are
-    /// e[j·nb + k].</summary>
+    /// <summary>Bytes per block of Avx512BlockwiseTile16's unpacked tile: eight nibble vectors and 16 fp32 scales.</summary>
+    private const int TileBlockBytes = 8 * 64 + 16 * 4;
+
+    /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16, unpacked in tile, and activation rows
+    /// b..b+TActs.Count, whose eights are e[j·nb + k].</summary>
     [SkipLocalsInit]
-    private static void TileRows<TActs>(MatMulArgs* m, int r, float* dw, int b, int* e, int nb) where TActs : struct, IActRows
+    private static void TileRows<TActs>(MatMulArgs* m, int r, byte* tile, int b, int* e, int nb) where TActs : struct, IActRows
     {
-        const int Q4 = IntDotAvx2.Q4, Q8 = IntDotAvx2.Q8;
-        long rb = m->RowBytes, ars = m->ActRowBytes;
-        byte* w = m->W + r * rb, a0 = m->Act + b * ars;
+        const int Q8 = IntDotAvx2.Q8;
+        long ars = m->ActRowBytes;
+        byte* a0 = m->Act + b * ars;
         float* da = stackalloc float[8 * IntDotAvx2.Group];
-        var mask = Vector512.Create((byte)0x0F);
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         var acc2 = Vector512<float>.Zero;
@@ -303,13 +318,13 @@ public static unsafe partial class DotQ4_0Q8_0
             for (int j = 0; j < TActs.Count; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
             for (int k = g, i = 0; i < count; k++, i++)
             {
-                // u_c lane i: the 4-byte piece c of row i (nibbles of elements 4c..4c+3 low, 16+4c..16+4c+3 high).
-                IntDotAvx512.RowPieces(w + k * Q4 + 2, rb, out var u0, out var u1, out var u2, out var u3);
-                var l0 = u0 & mask; var h0 = (u0.AsUInt16() >>> 4).AsByte() & mask;
-                var l1 = u1 & mask; var h1 = (u1.AsUInt16() >>> 4).AsByte() & mask;
-                var l2 = u2 & mask; var h2 = (u2.AsUInt16() >>> 4).AsByte() & mask;
-                var l3 = u3 & mask; var h3 = (u3.AsUInt16() >>> 4).AsByte() & mask;
-                var d = Vector512.Load(dw + 16 * k);
+                // l_c / h_c lane i: the low / high nibbles of row i's 4-byte piece c (elements 4c..4c+3 / 16+4c..).
+                byte* t = tile + TileBlockBytes * k;
+                var l0 = Vector512.Load(t); var l1 = Vector512.Load(t + 64);
+                var l2 = Vector512.Load(t + 128); var l3 = Vector512.Load(t + 192);
+                var h0 = Vector512.Load(t + 256); var h1 = Vector512.Load(t + 320);
+                var h2 = Vector512.Load(t + 384); var h3 = Vector512.Load(t + 448);
+                var d = Vector512.Load((float*)(t + 512));
                 byte* ab = a0 + k * Q8 + 2;
                 int* ek = e + k;
                 acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, ek, d * Vector512.Create(da[i]), acc0);

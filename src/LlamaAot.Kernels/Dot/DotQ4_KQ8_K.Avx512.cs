@@ -4,13 +4,14 @@
 //   Per tile and super-block, once for all activation rows: each row's scales and mins unpacked (ScalesAndMins) and
 //   laid out by lane — scale c of row i as the int16 pair (sc, sc) in lane i of vector c, mins of sub-blocks 2p and
 //   2p+1 as the pair (m_2p, m_2p+1) in lane i of vector p — and d, dmin widened to fp32 by lane.
-//   Per 16 bytes of quants (sixteen rows): RowPieces, then the low and high nibbles of the four pieces (elements of
-//   sub-blocks 2p and 2p+1). Each activation row's pieces are broadcast; the four vpmaddubsw of each sub-block add in
-//   int16 (8 products of a 4-bit and an 8-bit value, ≤ 8·15·128), vpmaddwd with the sub-block's scale pairs gives
-//   scale·Σ in int32 lane i, and these add up to the super-block's sumi (exact in any order). summ: the activation's
-//   sub-block sums S (SubBlockSums) in int16 pairs, four vpmaddwd against the min pairs. Then the spec's two fma
-//   chains, acc = fma(sumi, d_w·d_a, acc) and accm = fma(summ, dmin_w·d_a, accm), lane-wise — the same bits as the
-//   scalar chains of the other paths.
+//   Also once per tile, into the same table: per 16 bytes of quants (sixteen rows), RowPieces, then the low and high
+//   nibbles of the four pieces (elements of sub-blocks 2p and 2p+1); once per eight activation rows cost 14%.
+//   Each activation row's pieces are broadcast; the four vpmaddubsw of each sub-block add in int16 (8 products of a
+//   4-bit and an 8-bit value, ≤ 8·15·128), vpmaddwd with the sub-block's scale pairs gives scale·Σ in int32 lane i,
+//   and these add up to the super-block's sumi (exact in any order). summ: the activation's sub-block sums S
+//   (SubBlockSums) in int16 pairs, four vpmaddwd against the min pairs. Then the spec's two fma chains,
+//   acc = fma(sumi, d_w·d_a, acc) and accm = fma(summ, dmin_w·d_a, accm), lane-wise — the same bits as the scalar
+//   chains of the other paths.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -25,8 +26,9 @@ public static unsafe partial class DotQ4_KQ8_K
     /// <summary>Super-blocks per row the prompt tiles take (their per-tile scale tables live on the stack).</summary>
     private const int TileMaxBlocks = 64;
 
-    /// <summary>Per super-block of a 16-row tile: 8 scale vectors, 4 min vectors, d and dmin (Vector512 each).</summary>
-    private const int TableVectors = 14;
+    /// <summary>Per super-block of a 16-row tile: 8 scale vectors, 4 min vectors, d and dmin, then the quants
+    /// unpacked (Vector512 each).</summary>
+    private const int TableVectors = QuantsAt + 64, QuantsAt = 14;
 
     /// <summary>Row-range product for the blockwise spec on the AVX-512 path: decode as on AVX2
     /// (Avx2BlockwiseDecode), prompts in tiles of sixteen weight rows (Avx512BlockwiseTile16), leftover rows by the
@@ -49,7 +51,11 @@ public static unsafe partial class DotQ4_KQ8_K
         long rb = m->RowBytes;
         byte* w = m->W + r * rb;
         var table = stackalloc Vector512<int>[TableVectors * nb];
-        for (int k = 0; k < nb; k++) TableEntry(w + k * sizeof(BlockQ4_K), rb, table + TableVectors * k);
+        for (int k = 0; k < nb; k++)
+        {
+            TableEntry(w + k * sizeof(BlockQ4_K), rb, table + TableVectors * k);
+            Quants(w + k * sizeof(BlockQ4_K) + 16, rb, table + TableVectors * k + QuantsAt);
+        }
         int b = b0;
         for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
         if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
@@ -97,17 +103,34 @@ public static unsafe partial class DotQ4_KQ8_K
         static Vector512<int> Pair(Vector512<uint> v) => ((v & Vector512.Create(0xffu)) | ((v << 8) & Vector512.Create(0xff0000u))).AsInt32();
     }
 
+    /// <summary>The quants of one super-block of the sixteen rows rb apart at x, unpacked once for all activation rows:
+    /// for each 16 bytes h of a row (elements 16(h&amp;1)+… of sub-blocks 2p and 2p+1, p = h/2), t[8h + c] lane i holds the
+    /// low nibbles of row i's 4-byte piece c and t[8h + 4 + c] its high nibbles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quants(byte* x, long rb, Vector512<int>* t)
+    {
+        var mask = Vector512.Create((byte)0x0F);
+        var q = (Vector512<byte>*)t;
+        for (int h = 0; h < 8; h++, q += 8)
+        {
+            IntDotAvx512.RowPieces(x + 32 * (h >> 1) + 16 * (h & 1), rb, out var u0, out var u1, out var u2, out var u3);
+            q[0] = u0 & mask; q[4] = (u0.AsUInt16() >>> 4).AsByte() & mask;
+            q[1] = u1 & mask; q[5] = (u1.AsUInt16() >>> 4).AsByte() & mask;
+            q[2] = u2 & mask; q[6] = (u2.AsUInt16() >>> 4).AsByte() & mask;
+            q[3] = u3 & mask; q[7] = (u3.AsUInt16() >>> 4).AsByte() & mask;
+        }
+    }
+
     /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16 and activation rows b..b+TActs.Count.</summary>
     [SkipLocalsInit]
     private static void TileRows<TActs>(MatMulArgs* m, int r, Vector512<int>* table, int b, int nb) where TActs : struct, IActRows
     {
-        long rb = m->RowBytes, ars = m->ActRowBytes;
-        byte* w = m->W + r * rb + 16, a0 = m->Act + b * ars + 4;   // the quants of super-block 0 (past d, dmin, scales / d)
+        long ars = m->ActRowBytes;
+        byte* a0 = m->Act + b * ars + 4;   // the quants of super-block 0 (past d)
         // acc and accm of activation row j: chains[2j], chains[2j + 1] (lane i = weight row i).
         var chains = stackalloc Vector512<float>[2 * TActs.Count];
         for (int j = 0; j < 2 * TActs.Count; j++) chains[j] = Vector512<float>.Zero;
-        var mask = Vector512.Create((byte)0x0F);
-        for (int k = 0; k < nb; k++, w += sizeof(BlockQ4_K), a0 += sizeof(BlockQ8_K))
+        for (int k = 0; k < nb; k++, a0 += sizeof(BlockQ8_K))
         {
             Vector512<int>* t = table + TableVectors * k;
             Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
@@ -115,11 +138,9 @@ public static unsafe partial class DotQ4_KQ8_K
             {
                 // 16 bytes of quants: pieces of elements 16(h&1)+4c.. of sub-block 2p (low nibbles) and 2p+1 (high).
                 int p = h >> 1, half = 16 * (h & 1);
-                IntDotAvx512.RowPieces(w + 32 * p + half, rb, out var u0, out var u1, out var u2, out var u3);
-                var l0 = u0 & mask; var h0 = (u0.AsUInt16() >>> 4).AsByte() & mask;
-                var l1 = u1 & mask; var h1 = (u1.AsUInt16() >>> 4).AsByte() & mask;
-                var l2 = u2 & mask; var h2 = (u2.AsUInt16() >>> 4).AsByte() & mask;
-                var l3 = u3 & mask; var h3 = (u3.AsUInt16() >>> 4).AsByte() & mask;
+                var u = (Vector512<byte>*)(t + QuantsAt + 8 * h);
+                var l0 = u[0]; var l1 = u[1]; var l2 = u[2]; var l3 = u[3];
+                var h0 = u[4]; var h1 = u[5]; var h2 = u[6]; var h3 = u[7];
                 var scl = t[2 * p].AsInt16();
                 var sch = t[2 * p + 1].AsInt16();
                 byte* q = a0 + 64 * p + half;

@@ -38,10 +38,15 @@ public sealed unsafe class WorkerPool : IDisposable
             {
                 if (cpu >= 0) Affinity.PinCurrentThread(cpu);
                 WorkerLoop(ith);
-            }) { IsBackground = true, Name = $"llama-aot worker {ith}" };
+            }, WorkerStackBytes) { IsBackground = true, Name = $"llama-aot worker {ith}" };
             _threads[i].Start();
         }
     }
+
+    /// <summary>Stack of each worker: the prompt kernels keep their tile buffers on the stack (up to ~320 KiB for a
+    /// Q4_K tile of a long row, plus IntGemm's 64 KiB of per-batch state), well past what a default thread is
+    /// promised on every platform.</summary>
+    private const int WorkerStackBytes = 4 << 20;
 
     public int ThreadCount { get; }
 
