@@ -72,6 +72,10 @@ public sealed unsafe class KernelTable
         _ => isa.ToString(),
     };
 
+    /// <summary>Name of a path with what it adds on this machine, for banners: "avx512+vnni" when the AVX-512 path's
+    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs).</summary>
+    public static string Describe(KernelIsa isa) => isa == KernelIsa.Avx512 && Jit.VnniTiles.Available ? Name(isa) + "+vnni" : Name(isa);
+
     public static bool TryParse(string name, out KernelIsa isa)
     {
         foreach (var candidate in Enum.GetValues<KernelIsa>())
@@ -245,7 +249,7 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F16, &DotF16F16.Avx512, &Dequantize.F16Avx512, &ConvertRow.ToF16Avx512);
         SetFloat(GgmlType.BF16, &DotBF16BF16.Avx512, &Dequantize.BF16Avx512, &ConvertRow.ToBF16Avx512);
         SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx512, null);   // single row: see GemmAvx512
-        SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512Blockwise);
+        SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512VnniBlockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
         // The one K-quant exception to the AVX2 kernels above: Q4_K prompts (blockwise order) in 16-row tiles with one

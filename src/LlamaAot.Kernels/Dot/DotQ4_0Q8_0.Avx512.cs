@@ -10,6 +10,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
@@ -248,14 +249,15 @@ public static unsafe partial class DotQ4_0Q8_0
     /// reduction (Rows16's Reduce4 per activation row cost four shuffles). Rows longer than the scale buffer allows,
     /// and a batch remainder under four rows, use Rows16.</summary>
     [SkipLocalsInit]   // its buffer (up to 288 KiB) is written in full before any read
-    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* eights)
+    private static void Avx512BlockwiseTile16<TKernel>(MatMulArgs* m, int r, int b0, int b1, int* terms) where TKernel : struct, ITileKernel
     {
         const int Q4 = IntDotAvx2.Q4, MaxBlocks = 512;
         int n = m->Cols, nb = n / BlockQ4_0.QK;
         long rb = m->RowBytes;
         byte* w = m->W + r * rb;
         int b = b0;
-        if (Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && rb <= int.MaxValue / 16 && nb <= MaxBlocks && b1 - b0 >= 4)
+        if (Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && rb <= int.MaxValue / 16 && nb <= MaxBlocks
+            && terms != null && b1 - b0 >= 4)
         {
             // The tile unpacked once for all its activation rows: per block, the eight nibble vectors (RowPieces
             // layout, low nibbles then high) and the sixteen rows' fp32 scales.
@@ -277,33 +279,63 @@ public static unsafe partial class DotQ4_0Q8_0
                 IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store((float*)(t + 512));
                 IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store((float*)(t + 544));
             }
-            // Without IntGemm's state (rows too long for it), the eights of the rows in hand are formed here.
-            int* own = stackalloc int[eights == null ? 8 * nb : 1];
-            for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, tile, b, Eights(m, eights, own, b0, b, 8, nb), nb);
-            for (; b + 4 <= b1; b += 4) TileRows<FourActs>(m, r, tile, b, Eights(m, eights, own, b0, b, 4, nb), nb);
+            for (; b + 4 <= b1; )
+            {
+                int acts = b + 8 <= b1 ? 8 : 4;
+                // Activation rows come in groups of eight from b0, so a group of four starts a group of the terms.
+                int* groupTerms = terms + (b - b0) / 8 * TermsPerBlock * nb;
+                TKernel.Run(m, r, tile, b, acts, groupTerms, nb);
+                b += acts;
+            }
         }
         for (; b < b1; b++) Avx512BlockwiseRows16(w, rb, m->Act + b * m->ActRowBytes, n, m->Y + b * m->YStride + r);
-
-        static int* Eights(MatMulArgs* m, int* eights, int* own, int b0, int b, int count, int nb)
-        {
-            if (eights != null) return eights + (b - b0) * nb;
-            ActivationEights(m, b, b + count, own);
-            return own;
-        }
     }
 
     /// <summary>Bytes per block of Avx512BlockwiseTile16's unpacked tile: eight nibble vectors and 16 fp32 scales.</summary>
-    private const int TileBlockBytes = 8 * 64 + 16 * 4;
+    private const int TileBlockBytes = VnniTiles.Q4_0TileBlockBytes;
 
-    /// <summary>Avx512BlockwiseTile16 for weight rows r..r+16, unpacked in tile, and activation rows
-    /// b..b+TActs.Count, whose eights are e[j·nb + k].</summary>
+    /// <summary>Activation terms per block and group of eight activation rows (ActivationTerms).</summary>
+    private const int TermsPerBlock = VnniTiles.TermsBlockBytes / sizeof(int);
+
+    /// <summary>The inner loop of Avx512BlockwiseTile16: weight rows r..r+16 (unpacked in tile) against activation rows
+    /// b..b+acts (acts 8 or 4) whose terms start at terms.</summary>
+    private interface ITileKernel
+    {
+        static abstract void Run(MatMulArgs* m, int r, byte* tile, int b, int acts, int* terms, int nb);
+    }
+
+    /// <summary>The intrinsic inner loop (TileRows).</summary>
+    private struct IntrinsicTile : ITileKernel
+    {
+        public static void Run(MatMulArgs* m, int r, byte* tile, int b, int acts, int* terms, int nb)
+        {
+            if (acts == 8) TileRows<EightActs>(m, r, tile, b, terms, nb);
+            else TileRows<FourActs>(m, r, tile, b, terms, nb);
+        }
+    }
+
+    /// <summary>The emitted vpdpbusd inner loop (Jit/VnniTiles.cs; callers check VnniTiles.Available).</summary>
+    private struct VnniTile : ITileKernel
+    {
+        public static void Run(MatMulArgs* m, int r, byte* tile, int b, int acts, int* terms, int nb)
+        {
+            var args = new Q4_0TileArgs
+            {
+                Tile = tile, Terms = (byte*)terms, Act = m->Act + b * m->ActRowBytes + 2, ActRowBytes = m->ActRowBytes,
+                Blocks = nb, Y = m->Y + b * m->YStride + r, YStrideBytes = m->YStride * sizeof(float),
+            };
+            VnniTiles.Q4_0(&args, acts);
+        }
+    }
+
+    /// <summary>Avx512BlockwiseTile16's intrinsic inner loop for weight rows r..r+16, unpacked in tile, and activation
+    /// rows b..b+TActs.Count, whose terms (ActivationTerms) start at terms.</summary>
     [SkipLocalsInit]
-    private static void TileRows<TActs>(MatMulArgs* m, int r, byte* tile, int b, int* e, int nb) where TActs : struct, IActRows
+    private static void TileRows<TActs>(MatMulArgs* m, int r, byte* tile, int b, int* terms, int nb) where TActs : struct, IActRows
     {
         const int Q8 = IntDotAvx2.Q8;
         long ars = m->ActRowBytes;
         byte* a0 = m->Act + b * ars;
-        float* da = stackalloc float[8 * IntDotAvx2.Group];
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         var acc2 = Vector512<float>.Zero;
@@ -312,32 +344,28 @@ public static unsafe partial class DotQ4_0Q8_0
         var acc5 = Vector512<float>.Zero;
         var acc6 = Vector512<float>.Zero;
         var acc7 = Vector512<float>.Zero;
-        for (int g = 0; g < nb; g += IntDotAvx2.Group)
+        for (int k = 0; k < nb; k++)
         {
-            int count = Math.Min(IntDotAvx2.Group, nb - g);
-            for (int j = 0; j < TActs.Count; j++) IntDotAvx2.Halves8(a0 + j * ars + g * Q8, Q8, count).Store(da + 8 * j);
-            for (int k = g, i = 0; i < count; k++, i++)
+            // l_c / h_c lane i: the low / high nibbles of row i's 4-byte piece c (elements 4c..4c+3 / 16+4c..).
+            byte* t = tile + TileBlockBytes * k;
+            var l0 = Vector512.Load(t); var l1 = Vector512.Load(t + 64);
+            var l2 = Vector512.Load(t + 128); var l3 = Vector512.Load(t + 192);
+            var h0 = Vector512.Load(t + 256); var h1 = Vector512.Load(t + 320);
+            var h2 = Vector512.Load(t + 384); var h3 = Vector512.Load(t + 448);
+            var d = Vector512.Load((float*)(t + 512));
+            byte* ab = a0 + k * Q8 + 2;
+            float* da = (float*)(terms + TermsPerBlock * k);
+            int* ne = terms + TermsPerBlock * k + 8;
+            acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, ne, d * Vector512.Create(da[0]), acc0);
+            acc1 = Step(ab + ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 1, d * Vector512.Create(da[1]), acc1);
+            acc2 = Step(ab + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 2, d * Vector512.Create(da[2]), acc2);
+            acc3 = Step(ab + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 3, d * Vector512.Create(da[3]), acc3);
+            if (TActs.Count == 8)
             {
-                // l_c / h_c lane i: the low / high nibbles of row i's 4-byte piece c (elements 4c..4c+3 / 16+4c..).
-                byte* t = tile + TileBlockBytes * k;
-                var l0 = Vector512.Load(t); var l1 = Vector512.Load(t + 64);
-                var l2 = Vector512.Load(t + 128); var l3 = Vector512.Load(t + 192);
-                var h0 = Vector512.Load(t + 256); var h1 = Vector512.Load(t + 320);
-                var h2 = Vector512.Load(t + 384); var h3 = Vector512.Load(t + 448);
-                var d = Vector512.Load((float*)(t + 512));
-                byte* ab = a0 + k * Q8 + 2;
-                int* ek = e + k;
-                acc0 = Step(ab, l0, l1, l2, l3, h0, h1, h2, h3, ek, d * Vector512.Create(da[i]), acc0);
-                acc1 = Step(ab + ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 1 * nb, d * Vector512.Create(da[8 + i]), acc1);
-                acc2 = Step(ab + 2 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 2 * nb, d * Vector512.Create(da[16 + i]), acc2);
-                acc3 = Step(ab + 3 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 3 * nb, d * Vector512.Create(da[24 + i]), acc3);
-                if (TActs.Count == 8)
-                {
-                    acc4 = Step(ab + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 4 * nb, d * Vector512.Create(da[32 + i]), acc4);
-                    acc5 = Step(ab + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 5 * nb, d * Vector512.Create(da[40 + i]), acc5);
-                    acc6 = Step(ab + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 6 * nb, d * Vector512.Create(da[48 + i]), acc6);
-                    acc7 = Step(ab + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ek + 7 * nb, d * Vector512.Create(da[56 + i]), acc7);
-                }
+                acc4 = Step(ab + 4 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 4, d * Vector512.Create(da[4]), acc4);
+                acc5 = Step(ab + 5 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 5, d * Vector512.Create(da[5]), acc5);
+                acc6 = Step(ab + 6 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 6, d * Vector512.Create(da[6]), acc6);
+                acc7 = Step(ab + 7 * ars, l0, l1, l2, l3, h0, h1, h2, h3, ne + 7, d * Vector512.Create(da[7]), acc7);
             }
         }
         float* y = m->Y + b * m->YStride + r;
@@ -358,28 +386,36 @@ public static unsafe partial class DotQ4_0Q8_0
         // elements 4c..4c+3 and 16+4c..16+4c+3; the activation's matching 4 bytes are broadcast to every lane. Each
         // int16 sum of the eight vpmaddubsw results covers 16 products of a 4-bit and an 8-bit value (≤ 16·15·128 =
         // 30720 < 2^15, no wrap), vpmaddwd finishes lane i = Σ n·q_a over the block, and the "− 8" comes off as the
-        // block's 8·Σq_a: the same integer as Rows16's sumi, then the spec's fma with d_w·d_a.
+        // block's −8·Σq_a: the same integer as Rows16's sumi, then the spec's fma with d_w·d_a.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<float> Step(byte* ab, Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
-            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int* eight, Vector512<float> d, Vector512<float> acc)
+            Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, int* negEight, Vector512<float> d, Vector512<float> acc)
         {
             var lo = IntDotAvx512.PieceSums(l0, l1, l2, l3, ab);
             var hi = IntDotAvx512.PieceSums(h0, h1, h2, h3, ab + 16);
-            var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) - Vector512.Create(*eight);   // a broadcast operand
+            var sumi = Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512<short>.One) + Vector512.Create(*negEight);   // a broadcast operand
             return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), d, acc);
         }
-
     }
 
-    /// <summary>IntGemm's per-batch-tile preparation for Avx512BlockwiseTile16: state[(b − b0)·nb + k] = 8·Σ of the
-    /// 32 quants of activation row b's block k, computed once for all the weight tiles that pass the batch tile.</summary>
-    private static void ActivationEights(MatMulArgs* m, int b0, int b1, int* state)
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512BlockwiseTile16, computed once for all the weight tiles
+    /// that pass the batch tile: for activation rows b0 + 8g + j (j &lt; 8), state[(g·nb + k)·16 + j] = fp32 d_a of
+    /// block k and state[(g·nb + k)·16 + 8 + j] = −8·Σ of its 32 quants.</summary>
+    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state)
     {
         int nb = m->Cols / BlockQ4_0.QK;
+        float* d = stackalloc float[IntDotAvx2.Group];
         for (int b = b0; b < b1; b++)
         {
-            byte* a = m->Act + b * m->ActRowBytes + 2;
-            int* e = state + (b - b0) * nb;
+            byte* row = m->Act + b * m->ActRowBytes;
+            int* t = state + (b - b0) / 8 * TermsPerBlock * nb + (b - b0) % 8;
+            for (int g = 0; g < nb; g += IntDotAvx2.Group)
+            {
+                int count = Math.Min(IntDotAvx2.Group, nb - g);
+                IntDotAvx2.Halves8(row + g * IntDotAvx2.Q8, IntDotAvx2.Q8, count).Store(d);
+                for (int i = 0; i < count; i++) ((float*)t)[TermsPerBlock * (g + i)] = d[i];
+            }
+            byte* a = row + 2;
             for (int k = 0; k < nb; k++, a += IntDotAvx2.Q8)
             {
                 int sum;
@@ -387,15 +423,15 @@ public static unsafe partial class DotQ4_0Q8_0
                 {
                     // vpsadbw sums q + 128 (the sign bit flipped) in groups of 8 bytes.
                     var s = X86.Avx2.SumAbsoluteDifferences(Vector256.Load(a) ^ Vector256.Create((byte)0x80), Vector256<byte>.Zero).AsInt64();
-                    var t = s.GetLower() + s.GetUpper();
-                    sum = (int)(t.ToScalar() + t.GetElement(1)) - 32 * 128;
+                    var u = s.GetLower() + s.GetUpper();
+                    sum = (int)(u.ToScalar() + u.GetElement(1)) - 32 * 128;
                 }
                 else
                 {
                     sum = 0;
                     for (int i = 0; i < 32; i++) sum += ((sbyte*)a)[i];
                 }
-                e[k] = 8 * sum;
+                t[TermsPerBlock * k + 8] = -8 * sum;
             }
         }
     }
@@ -413,6 +449,14 @@ public static unsafe partial class DotQ4_0Q8_0
             if (Avx512Vbmi.IsSupported) BlockwiseDecode<DecodeRowAvx512>(m, start, end, &Avx512Blockwise);
             else BlockwiseDecode<DecodeRowAvx2>(m, start, end, &Avx512Blockwise);
         }
-        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16, &ActivationEights, m->Cols / BlockQ4_0.QK, 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16<IntrinsicTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK), 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+    }
+
+    /// <summary>GemmAvx512Blockwise with the prompt tiles' inner loop in emitted vpdpbusd code (Jit/VnniTiles.cs)
+    /// where VnniTiles.Available; decode and everything else as GemmAvx512Blockwise.</summary>
+    public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512Blockwise(m, start, end);
+        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16<VnniTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK), 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
     }
 }

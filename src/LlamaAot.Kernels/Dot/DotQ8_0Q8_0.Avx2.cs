@@ -175,15 +175,16 @@ internal static unsafe class IntGemm
         Batched(m, start, end, tile, null, rows, tile2, rows2, one);
     }
 
-    /// <summary>Largest per-batch-tile state Tiled keeps on the stack for a batch kernel.</summary>
-    private const int StateBytes = 64 * 1024;
+    /// <summary>Largest per-batch-tile state Tiled keeps on the stack for a batch kernel (the Q4_0 prompt tiles' terms,
+    /// 8 bytes per block and activation row, for rows of up to 512 blocks).</summary>
+    private const int StateBytes = 256 * 1024;
 
     /// <summary>As Tiled, with the main tile computed by a kernel that takes the whole block of activation rows
     /// [b0, b1) at once (so it can convert the tile's weight scales once and share weight unpacking across rows).
     /// prepare, when given, runs once per block of activation rows, before all its weight tiles, and fills state with
     /// stateInts ints per activation row for the kernel to read; when that would exceed StateBytes the kernel gets
     /// state = null and works without it.</summary>
-    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 64 KiB zero-fill per call
+    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 256 KiB zero-fill per call
     public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
         delegate*<MatMulArgs*, int, int, int*, void> prepare, int stateInts,
         int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)

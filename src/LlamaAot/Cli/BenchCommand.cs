@@ -83,7 +83,7 @@ internal static class BenchCommand
                 double mean = rates.Average();
                 double sd = reps > 1 ? Math.Sqrt(rates.Sum(x => (x - mean) * (x - mean)) / (reps - 1)) : 0;
                 rows.Add(new Row(Path.GetFileName(model), bytes / 1073741824.0, n / 1e9, type, m.Threads,
-                    Kernels.Dispatch.KernelTable.Name(m.Isa), test, mean, sd, PeakRss()));
+                    Kernels.Dispatch.KernelTable.Describe(m.Isa), test, mean, sd, PeakRss()));
                 ctx.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {test}: {mean:F2} ± {sd:F2} t/s"));
             }
 

@@ -78,7 +78,7 @@ public static class CliApp
                 ctx.Stdout.Write(GenerateCommand.Help);
                 return ExitOk;
             case "--version":
-                ctx.Stdout.WriteLine($"{VersionText} (kernels {Kernels.Dispatch.KernelTable.Name(Model.LlamaModel.SelectKernels(null).Isa)})");
+                ctx.Stdout.WriteLine($"{VersionText} (kernels {Kernels.Dispatch.KernelTable.Describe(Model.LlamaModel.SelectKernels(null).Isa)})");
                 return ExitOk;
             case "info":
                 return InfoCommand.Run(args[1..], ctx);

@@ -56,7 +56,7 @@ public sealed class LoadedModel : IDisposable
         }
         return $"llama-aot: {Path.GetFileName(File.Path)}: {c.Architecture}, {n / 1e6:F2} M params, {bytes / 1048576.0:F1} MiB, " +
                $"{c.BlockCount} layers, ctx {Model.ContextSize} (trained {c.ContextLength}), kv cache {Model.Cache.Type}, " +
-               $"kernels {Kernels.Dispatch.KernelTable.Name(Model.Isa)}";
+               $"kernels {Kernels.Dispatch.KernelTable.Describe(Model.Isa)}";
     }
 
     public void Dispose()

@@ -44,7 +44,7 @@ public sealed unsafe class WorkerPool : IDisposable
     }
 
     /// <summary>Stack of each worker: the prompt kernels keep their tile buffers on the stack (up to ~320 KiB for a
-    /// Q4_K tile of a long row, plus IntGemm's 64 KiB of per-batch state), well past what a default thread is
+    /// Q4_K tile of a long row, and up to 288 KiB of Q4_0 tile plus IntGemm's 256 KiB of per-batch state), well past what a default thread is
     /// promised on every platform.</summary>
     private const int WorkerStackBytes = 4 << 20;
 

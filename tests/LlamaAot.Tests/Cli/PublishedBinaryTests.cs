@@ -81,7 +81,7 @@ public class PublishedBinaryTests
     {
         var (code, stdout, _) = Run(["--version"]);
         Assert.Equal(0, code);
-        Assert.Contains($"(kernels {KernelTable.Name(KernelTable.Best())})", stdout);
+        Assert.Contains($"(kernels {KernelTable.Describe(KernelTable.Best())})", stdout);
     }
 
     [Fact]

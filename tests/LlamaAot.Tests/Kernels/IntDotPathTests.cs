@@ -12,6 +12,7 @@ using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.Quants;
 
 using static LlamaAot.Tests.Kernels.KernelTestKit;
@@ -69,6 +70,13 @@ public unsafe class IntDotPathTests : IDisposable
         ("avx2", Kind.Q4_0Blockwise) => [("Avx2BlockwiseRows8", 8, (nint)(delegate*<byte*, long, byte*, int, float*, void>)&DotQ4_0Q8_0.Avx2BlockwiseRows8)],
         _ => [],
     };
+
+    /// <summary>The row-range products of a path: GemmOf's, and for the AVX-512 Q4_0 blockwise spec also the one whose
+    /// prompt tiles run emitted vpdpbusd code, where this CPU has VNNI.</summary>
+    private static nint[] GemmsOf(string path, Kind k) =>
+        path == "avx512" && k == Kind.Q4_0Blockwise && VnniTiles.Available
+            ? [(nint)GemmOf(path, k), (nint)(delegate*<MatMulArgs*, int, int, void>)&DotQ4_0Q8_0.GemmAvx512VnniBlockwise]
+            : [(nint)GemmOf(path, k)];
 
     private static delegate*<MatMulArgs*, int, int, void> GemmOf(string path, Kind k) => (path, k) switch
     {
@@ -249,12 +257,11 @@ public unsafe class IntDotPathTests : IDisposable
     {
         foreach (var k in Enum.GetValues<Kind>())
         {
-            var gemm = GemmOf(path, k);
             var reference = RefOf(k);
-            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 264: rows too long for
-            // the Q4_0 prompt tiles' per-batch-tile block sums (IntGemm's state), which then form their own (batch 13:
-            // for a tile of eight activation rows, one of four and a leftover row).
-            foreach (int blocks in new[] { 9, 16, 24, 264 })
+            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 264: a tile buffer past
+            // 128 KiB; 520: rows too long for the Q4_0 prompt tiles (and their per-batch-tile terms in IntGemm's
+            // state), which then take Rows16 (batch 13: a tile of eight activation rows, one of four and a leftover row).
+            foreach (int blocks in new[] { 9, 16, 24, 264, 520 })
             {
                 const int Rows = 45;
                 int n = blocks * BlockQ8_0.QK;
@@ -276,10 +283,23 @@ public unsafe class IntDotPathTests : IDisposable
                         W = w, RowBytes = rowBytes, Rows = Rows, Cols = n,
                         Act = act, ActRowBytes = actBytes, Batch = batch, Y = y, YStride = YStride, Dot = reference,
                     };
-                    CheckGemmRanges(m, gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31)], $"[{path}] {k} gemm {blocks} blocks,");
+                    foreach (nint gemm in GemmsOf(path, k))
+                    {
+                        CheckGemmRanges(m, (delegate*<MatMulArgs*, int, int, void>)gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31)],
+                            $"[{path}] {k} gemm 0x{gemm:x} {blocks} blocks,");
+                    }
                 }
             }
         }
+    }
+
+    [Fact]
+    public void VnniTilesAreEmittedWhereTheCpuHasVnni()
+    {
+        // Not a check of the CPU but of the emitter and the executable mapping: with VNNI present (and not switched
+        // off) the emitted tiles must be in place, or the prompt path silently loses them.
+        bool wanted = VnniTiles.CpuHasVnni && Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") != "0";
+        Assert.Equal(wanted, VnniTiles.Available);
     }
 
     // ---- quantizer ----------------------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+// A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs): .NET exposes no
+// intrinsic for AVX-512 VNNI's vpdpbusd, so the loops that need it are emitted as machine code. It knows only the forms
+// those kernels use: 512-bit EVEX instructions (register or [base + index·scale + disp32] operands, 32-bit embedded
+// broadcast, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit
+// displacement, so EVEX's scaled 8-bit displacements never arise. Encodings follow the Intel SDM, volume 2, §2.7
+// (EVEX) and §2.1–2.2 (ModR/M, SIB, REX); the tests disassemble nothing, they run the code against Reference.
+namespace LlamaAot.Kernels.Jit;
+
+internal enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 }
+
+/// <summary>[base + index·scale + disp] (index optional; rsp cannot be an index).</summary>
+internal readonly record struct Mem(Gpr Base, int Disp = 0, Gpr? Index = null, int Scale = 1)
+{
+    public static Mem operator +(Mem m, int disp) => m with { Disp = m.Disp + disp };
+}
+
+internal sealed class X86Emitter
+{
+    private readonly List<byte> _code = [];
+
+    public int Position => _code.Count;
+
+    public byte[] ToArray() => [.. _code];
+
+    // ---- 512-bit vector instructions (zmm0..zmm31) ---------------------------------------------------------------
+
+    // Opcode maps (EVEX.mm) and implied prefixes (EVEX.pp).
+    private const int Map0F = 1, Map0F38 = 2;
+    private const int NoPrefix = 0, P66 = 1, PF3 = 2;
+
+    /// <summary>vmovdqu32 zmm, m512.</summary>
+    public void LoadInt(int zmm, Mem m) => Evex(Map0F, PF3, zmm, 0, m, false, 0x6F);
+
+    /// <summary>vmovups zmm, m512.</summary>
+    public void LoadFloat(int zmm, Mem m) => Evex(Map0F, NoPrefix, zmm, 0, m, false, 0x10);
+
+    /// <summary>vmovups m512, zmm.</summary>
+    public void StoreFloat(Mem m, int zmm) => Evex(Map0F, NoPrefix, zmm, 0, m, false, 0x11);
+
+    /// <summary>vpbroadcastd zmm, m32.</summary>
+    public void BroadcastInt(int zmm, Mem m) => Evex(Map0F38, P66, zmm, 0, m, false, 0x58);
+
+    /// <summary>vpdpbusd acc, u, m32bcst: each int32 lane of acc += Σ of its four unsigned bytes of u times the four
+    /// signed bytes at m.</summary>
+    public void DotBytesBroadcast(int acc, int u, Mem m) => Evex(Map0F38, P66, acc, u, m, true, 0x50);
+
+    /// <summary>vcvtdq2ps dst, src.</summary>
+    public void IntToFloat(int dst, int src) => Evex(Map0F, NoPrefix, dst, 0, src, 0x5B);
+
+    /// <summary>vmulps dst, a, m32bcst.</summary>
+    public void MultiplyBroadcast(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, true, 0x59);
+
+    /// <summary>vfmadd231ps acc, a, b: acc = a·b + acc, one rounding.</summary>
+    public void FusedMultiplyAdd(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0xB8);
+
+    /// <summary>vpxord dst, a, b.</summary>
+    public void Xor(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xEF);
+
+    /// <summary>vzeroupper.</summary>
+    public void ZeroUpper() => Emit(0xC5, 0xF8, 0x77);
+
+    private void Evex(int map, int pp, int reg, int vvvv, int rm, byte opcode)
+    {
+        EvexPrefix(map, pp, reg, vvvv, rm >> 4 & 1, rm >> 3 & 1, false);
+        Emit(opcode, (byte)(0xC0 | (reg & 7) << 3 | (rm & 7)));
+    }
+
+    private void Evex(int map, int pp, int reg, int vvvv, Mem m, bool broadcast, byte opcode)
+    {
+        EvexPrefix(map, pp, reg, vvvv, m.Index is Gpr i ? (int)i >> 3 & 1 : 0, (int)m.Base >> 3 & 1, broadcast);
+        Emit(opcode);
+        ModRm(reg & 7, m);
+    }
+
+    // 62 | R X B R' 0 0 m m | W v v v v 1 p p | z L' L b V' a a a, with R, X, B, R', vvvv, V' inverted; W0, 512-bit.
+    private void EvexPrefix(int map, int pp, int reg, int vvvv, int x, int b, bool broadcast)
+    {
+        int p0 = (~reg >> 3 & 1) << 7 | (~x & 1) << 6 | (~b & 1) << 5 | (~reg >> 4 & 1) << 4 | map;
+        int p1 = (~vvvv & 15) << 3 | 1 << 2 | pp;
+        int p2 = 2 << 5 | (broadcast ? 1 : 0) << 4 | (~vvvv >> 4 & 1) << 3;
+        Emit(0x62, (byte)p0, (byte)p1, (byte)p2);
+    }
+
+    // ---- 64-bit integer instructions -----------------------------------------------------------------------------
+
+    /// <summary>mov r64, [m].</summary>
+    public void Load(Gpr dst, Mem m)
+    {
+        Rex(1, (int)dst, m.Index is Gpr i ? (int)i : 0, (int)m.Base);
+        Emit(0x8B);
+        ModRm((int)dst & 7, m);
+    }
+
+    /// <summary>lea r64, [m].</summary>
+    public void Lea(Gpr dst, Mem m)
+    {
+        Rex(1, (int)dst, m.Index is Gpr i ? (int)i : 0, (int)m.Base);
+        Emit(0x8D);
+        ModRm((int)dst & 7, m);
+    }
+
+    /// <summary>add r64, imm32.</summary>
+    public void Add(Gpr dst, int imm) => Immediate(0, dst, imm);
+
+    /// <summary>sub r64, imm32 (sets ZF for Loop).</summary>
+    public void Sub(Gpr dst, int imm) => Immediate(5, dst, imm);
+
+    /// <summary>add r64, r64.</summary>
+    public void Add(Gpr dst, Gpr src)
+    {
+        Rex(1, (int)src, 0, (int)dst);
+        Emit(0x01, (byte)(0xC0 | ((int)src & 7) << 3 | ((int)dst & 7)));
+    }
+
+    /// <summary>jnz to a Position taken earlier.</summary>
+    public void JumpIfNotZero(int target)
+    {
+        Emit(0x0F, 0x85);
+        Emit32(target - (Position + 4));
+    }
+
+    public void Return() => Emit(0xC3);
+
+    private void Immediate(int ext, Gpr dst, int imm)
+    {
+        Rex(1, 0, 0, (int)dst);
+        Emit(0x81, (byte)(0xC0 | ext << 3 | ((int)dst & 7)));
+        Emit32(imm);
+    }
+
+    private void Rex(int w, int reg, int index, int rm) =>
+        Emit((byte)(0x40 | w << 3 | (reg >> 3 & 1) << 2 | (index >> 3 & 1) << 1 | (rm >> 3 & 1)));
+
+    // ModR/M (mod = 10: disp32), with a SIB byte for an index or an rsp/r12 base.
+    private void ModRm(int reg, Mem m)
+    {
+        int b = (int)m.Base & 7;
+        if (m.Index is Gpr index)
+        {
+            if (index == Gpr.Rsp) throw new ArgumentException("rsp cannot be an index register");
+            int scale = m.Scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw new ArgumentException("scale must be 1, 2, 4 or 8") };
+            Emit((byte)(0x80 | reg << 3 | 4), (byte)(scale << 6 | ((int)index & 7) << 3 | b));
+        }
+        else if (b == 4) Emit((byte)(0x80 | reg << 3 | 4), 0x24);
+        else Emit((byte)(0x80 | reg << 3 | b));
+        Emit32(m.Disp);
+    }
+
+    private void Emit32(int v) => Emit((byte)v, (byte)(v >> 8), (byte)(v >> 16), (byte)(v >> 24));
+
+    private void Emit(params ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes) _code.Add(b);
+    }
+}
