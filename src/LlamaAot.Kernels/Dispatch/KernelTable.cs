@@ -254,7 +254,7 @@ public sealed unsafe class KernelTable
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
         // The one K-quant exception to the AVX2 kernels above: Q4_K prompts (blockwise order) in 16-row tiles with one
         // weight row per int32 lane, 2.25x the AVX2 prompt kernel; its dots and decode stay AVX2.
-        SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512Blockwise);
+        SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;

@@ -15,6 +15,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
@@ -26,9 +27,9 @@ public static unsafe partial class DotQ4_KQ8_K
     /// <summary>Super-blocks per row the prompt tiles take (their per-tile scale tables live on the stack).</summary>
     private const int TileMaxBlocks = 64;
 
-    /// <summary>Per super-block of a 16-row tile: 8 scale vectors, 4 min vectors, d and dmin, then the quants
-    /// unpacked (Vector512 each).</summary>
-    private const int TableVectors = QuantsAt + 64, QuantsAt = 14;
+    /// <summary>Per super-block of a 16-row tile: 8 scale-pair vectors, 4 min vectors, d and dmin, 8 int32 scale vectors
+    /// (for the VNNI tile), then the quants unpacked (Vector512 each).</summary>
+    private const int TableVectors = VnniTiles.Q4_KTableVectors, QuantsAt = VnniTiles.Q4_KQuantsAt;
 
     /// <summary>Row-range product for the blockwise spec on the AVX-512 path: decode as on AVX2
     /// (Avx2BlockwiseDecode), prompts in tiles of sixteen weight rows (Avx512BlockwiseTile16), leftover rows by the
@@ -43,9 +44,48 @@ public static unsafe partial class DotQ4_KQ8_K
         else GemmAvx2Blockwise(m, start, end);
     }
 
+    /// <summary>GemmAvx512Blockwise with the prompt tiles' groups of eight and four activation rows in emitted VNNI code
+    /// (Jit/VnniTiles.cs) where VnniTiles.Available.</summary>
+    public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch > 1 && VnniTiles.Available && m->Cols / BlockQ4_K.QK <= TileMaxBlocks && m->RowBytes <= int.MaxValue / 16)
+        {
+            IntGemm.Tiled(m, start, end, 16, &Avx512VnniTile16, &ActivationTerms, VnniTiles.Q4_KTermsPerBlock / 8 * (m->Cols / BlockQ4_K.QK),
+                0, null, &Avx2Blockwise);
+        }
+        else GemmAvx512Blockwise(m, start, end);
+    }
+
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16 (Q4_KTileArgs.Terms): for activation rows
+    /// b0 + 8g + j, the terms of group g hold per super-block k fp32 d_a at [40k + j] and the sub-block sum pairs
+    /// (SubBlockSums) at [40k + 8 + 4j + q].</summary>
+    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state)
+    {
+        const int T = VnniTiles.Q4_KTermsPerBlock;
+        int nb = m->Cols / BlockQ4_K.QK;
+        for (int b = b0; b < b1; b++)
+        {
+            var y = (BlockQ8_K*)(m->Act + b * m->ActRowBytes);
+            int j = (b - b0) % 8;
+            int* t = state + (b - b0) / 8 * T * nb;
+            for (int k = 0; k < nb; k++, t += T)
+            {
+                ((float*)t)[j] = y[k].D;
+                SubBlockSums(y + k).AsInt32().Store(t + 8 + 4 * j);
+            }
+        }
+    }
+
+    /// <summary>Avx512BlockwiseTile16 with groups of eight and four activation rows in the emitted tile.</summary>
+    private static void Avx512VnniTile16(MatMulArgs* m, int r, int b0, int b1, int* terms) => Tile16(m, r, b0, b1, terms);
+
     /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit ReferenceBlockwise.</summary>
+    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* state) => Tile16(m, r, b0, b1, null);
+
+    /// <summary>The prompt tile: with terms (ActivationTerms) groups of eight and four activation rows go to the emitted
+    /// VNNI tile, the rest (all rows, without terms) to TileRows.</summary>
     [SkipLocalsInit]   // the table is written in full before any read
-    private static void Avx512BlockwiseTile16(MatMulArgs* m, int r, int b0, int b1, int* state)   // no per-batch state
+    private static void Tile16(MatMulArgs* m, int r, int b0, int b1, int* terms)
     {
         int nb = m->Cols / BlockQ4_K.QK;
         long rb = m->RowBytes;
@@ -57,6 +97,26 @@ public static unsafe partial class DotQ4_KQ8_K
             Quants(w + k * sizeof(BlockQ4_K) + 16, rb, table + TableVectors * k + QuantsAt);
         }
         int b = b0;
+        if (terms != null)
+        {
+            long ars = m->ActRowBytes;
+            var chains = stackalloc Vector512<float>[16];   // acc and accm of each activation row
+            while (b + 4 <= b1)
+            {
+                int acts = b + 8 <= b1 ? 8 : 4;
+                for (int i = 0; i < 2 * acts; i++) chains[i] = Vector512<float>.Zero;
+                // Activation rows come in groups of eight from b0, so a group of four starts a group of the terms.
+                var args = new Q4_KTileArgs
+                {
+                    Table = (byte*)table, Terms = (byte*)(terms + (b - b0) / 8 * VnniTiles.Q4_KTermsPerBlock * nb),
+                    Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb, Chains = (float*)chains,
+                };
+                VnniTiles.Q4_K(&args, acts);
+                float* y = m->Y + b * m->YStride + r;
+                for (int j = 0; j < acts; j++) (chains[2 * j] - chains[2 * j + 1]).Store(y + j * m->YStride);
+                b += acts;
+            }
+        }
         for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
         if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
         if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
@@ -64,8 +124,8 @@ public static unsafe partial class DotQ4_KQ8_K
     }
 
     /// <summary>One super-block's table entry for the sixteen rows rb apart at x: t[c] lane i = (sc_c, sc_c) of row i
-    /// as int16, t[8 + p] lane i = (m_2p, m_2p+1), t[12] and t[13] lane i = fp32 d and dmin of row i. The 12 scale
-    /// bytes come in by lane through RowPieces and are unpacked with ScalesAndMins's mask-and-shift sequence, sixteen
+    /// as int16, t[8 + p] lane i = (m_2p, m_2p+1), t[12] and t[13] lane i = fp32 d and dmin of row i, t[14 + c] lane
+    /// i = sc_c as int32. The 12 scale bytes come in by lane through RowPieces and are unpacked with ScalesAndMins's mask-and-shift sequence, sixteen
     /// rows at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TableEntry(byte* x, long rb, Vector512<int>* t)
@@ -88,6 +148,8 @@ public static unsafe partial class DotQ4_KQ8_K
             var hi = (scales47 >>> (8 * c)) & lowByte;
             t[c] = (lo | (lo << 16)).AsInt32();
             t[4 + c] = (hi | (hi << 16)).AsInt32();
+            t[VnniTiles.Q4_KScalesAt + c] = lo.AsInt32();
+            t[VnniTiles.Q4_KScalesAt + 4 + c] = hi.AsInt32();
         }
         t[8] = Pair(mins03);
         t[9] = Pair(mins03 >>> 16);

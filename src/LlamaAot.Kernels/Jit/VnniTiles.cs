@@ -8,6 +8,13 @@
 //   broadcast operands of vpdpbusd (unsigned nibbles × signed int8, summed exactly in int32), and then follows the
 //   spec: acc_j = fma(float(sumi), d_w·d_a, acc_j). The integer sum is the same integer the intrinsic kernel forms and
 //   the float operations are the same, so the results are bit-identical to it and to ReferenceBlockwise.
+//   Q4_K (DotQ4_KQ8_K.Avx512BlockwiseTile16's table): per 16 bytes of quants h, the eight nibble vectors are loaded
+//   once; per activation row the four pieces of sub-block 2p (low nibbles) sum by vpdpbusd into one int32 vector
+//   (≤ 16·15·128 < 2^15 per lane, so the int32 is its own sign-extended int16) and vpdpwssd against the int32 scale
+//   (the int16 pair (sc, 0)) adds sc·Σ to the row's sumi; the same for sub-block 2p+1. At the super-block's end summ
+//   comes from four vpdpwssd of the min pairs and the activation's sub-block sum pairs, and the spec's two fma chains
+//   (kept in memory, Q4_KTileArgs.Chains) take fma(sumi, d_w·d_a) and fma(summ, dmin_w·d_a). Integer sums are exact in
+//   any order and the float operations are the intrinsic tile's, so the results are bit-identical to it.
 //   Set LLAMA_AOT_VNNI=0 to keep the intrinsic kernels.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -32,6 +39,23 @@ internal unsafe struct Q4_0TileArgs
     public long YStrideBytes;
 }
 
+/// <summary>One call of an emitted Q4_K tile: Blocks super-blocks of sixteen weight rows (Table: Q4_KTableVectors
+/// per super-block) against 8 or 4 activation rows.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Q4_KTileArgs
+{
+    public byte* Table;
+    /// <summary>Per super-block, 40 values for up to eight activation rows: fp32 d_a of row j at j, and its four
+    /// sub-block sum pairs (S_2q, S_2q+1 as int16) at 8 + 4j + q.</summary>
+    public byte* Terms;
+    /// <summary>Activation row 0's first super-block quants (past its fp32 d); row j is ActRowBytes·j further.</summary>
+    public byte* Act;
+    public long ActRowBytes;
+    public long Blocks;
+    /// <summary>Row j's acc chain at Chains + 128·j and its accm chain 64 bytes on (sixteen fp32 each), updated.</summary>
+    public float* Chains;
+}
+
 internal static unsafe class VnniTiles
 {
     /// <summary>Bytes per block of an unpacked Q4_0 tile (eight 64-byte nibble vectors, sixteen fp32 scales).</summary>
@@ -40,18 +64,28 @@ internal static unsafe class VnniTiles
     /// <summary>Bytes per block of the activation terms (Q4_0TileArgs.Terms).</summary>
     public const int TermsBlockBytes = 16 * sizeof(int);
 
-    private const int ActBlockBytes = 34;   // BlockQ8_0
+    /// <summary>Q4_K tile table, in Vector512 per super-block: (sc, sc) int16 pairs 0..7, min pairs 8..11, d 12, dmin
+    /// 13, int32 scales 14..21, then 64 vectors of unpacked quants (DotQ4_KQ8_K.Quants).</summary>
+    public const int Q4_KMinPairsAt = 8, Q4_KDAt = 12, Q4_KDMinAt = 13, Q4_KScalesAt = 14, Q4_KQuantsAt = 22, Q4_KTableVectors = Q4_KQuantsAt + 64;
+
+    /// <summary>Ints per super-block of the Q4_K activation terms (Q4_KTileArgs.Terms).</summary>
+    public const int Q4_KTermsPerBlock = 40;
+
+    private const int ActBlockBytes = 34, ActSuperBlockBytes = 292;   // BlockQ8_0, BlockQ8_K
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void> Q4_0Eight, Q4_0Four;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
 
     static VnniTiles()
     {
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
-        var eight = ExecutableMemory.Load(EmitQ4_0(8));
-        var four = ExecutableMemory.Load(EmitQ4_0(4));
-        if (eight == null || four == null) return;
-        Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)eight;
-        Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)four;
+        void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
+        void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4));
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null) return;
+        Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)q40e;
+        Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)q40f;
+        Q4_KEight = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4ke;
+        Q4_KFour = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4kf;
     }
 
     /// <summary>AVX-512 F and VNNI (CPUID.(EAX=7, ECX=0):ECX bit 11), with the zmm state the OS saves (Avx512F).</summary>
@@ -69,6 +103,14 @@ internal static unsafe class VnniTiles
         else throw new ArgumentOutOfRangeException(nameof(actRows));
     }
 
+    /// <summary>Runs the emitted Q4_K tile for 8 or 4 activation rows (callers check Available).</summary>
+    public static void Q4_K(Q4_KTileArgs* args, int actRows)
+    {
+        if (actRows == 8) Q4_KEight(args);
+        else if (actRows == 4) Q4_KFour(args);
+        else throw new ArgumentOutOfRangeException(nameof(actRows));
+    }
+
     // zmm0..7: the block's nibble vectors; 8: its weight scales; 9: d_w·d_a; 16 + j: row j's int32 sum; 24 + j: its
     // fp32 chain.
     private const int Scales = 8, Scale = 9, Sum = 16, Chain = 24;
@@ -77,48 +119,125 @@ internal static unsafe class VnniTiles
     internal static byte[] EmitQ4_0(int acts)
     {
         if (acts is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(acts));
-        const Gpr args = Gpr.Rdi, tile = Gpr.Rsi, terms = Gpr.Rdx, count = Gpr.Rcx, a0 = Gpr.R8, ars = Gpr.R9, a3 = Gpr.R10, a2 = Gpr.R11;
         var e = new X86Emitter();
-        e.Load(tile, new Mem(args, 0));
-        e.Load(terms, new Mem(args, 8));
-        e.Load(a0, new Mem(args, 16));
-        e.Load(ars, new Mem(args, 24));
-        e.Load(count, new Mem(args, 32));
-        e.Lea(a2, new Mem(a0, 0, ars, 2));
-        e.Lea(a3, new Mem(a2, 0, ars, 1));
-        // Activation rows 0..7 from three moving pointers (rows 0, 2, 3) and the row stride.
-        Mem[] rows = [new(a0), new(a0, 0, ars, 1), new(a2), new(a3), new(a0, 0, ars, 4), new(a3, 0, ars, 2), new(a2, 0, ars, 4), new(a3, 0, ars, 4)];
+        var rows = Prologue(e);
         for (int j = 0; j < acts; j++) e.Xor(Chain + j, Chain + j, Chain + j);
 
         int loop = e.Position;
-        for (int c = 0; c < 8; c++) e.LoadInt(c, new Mem(tile, 64 * c));
-        e.LoadFloat(Scales, new Mem(tile, 8 * 64));
+        for (int c = 0; c < 8; c++) e.LoadInt(c, new Mem(Table, 64 * c));
+        e.LoadFloat(Scales, new Mem(Table, 8 * 64));
         for (int j = 0; j < acts; j++)
         {
-            e.BroadcastInt(Sum + j, new Mem(terms, 4 * (8 + j)));
+            e.BroadcastInt(Sum + j, new Mem(Terms, 4 * (8 + j)));
             // Nibble vector c (low nibbles of piece c, then high nibbles of piece c − 4) meets activation bytes 4c..4c+3.
             for (int c = 0; c < 8; c++) e.DotBytesBroadcast(Sum + j, c, rows[j] + 4 * c);
             e.IntToFloat(Sum + j, Sum + j);
-            e.MultiplyBroadcast(Scale, Scales, new Mem(terms, 4 * j));
+            e.MultiplyBroadcast(Scale, Scales, new Mem(Terms, 4 * j));
             e.FusedMultiplyAdd(Chain + j, Sum + j, Scale);
         }
-        e.Add(tile, Q4_0TileBlockBytes);
-        e.Add(terms, TermsBlockBytes);
-        e.Add(a0, ActBlockBytes);
-        e.Add(a2, ActBlockBytes);
-        e.Add(a3, ActBlockBytes);
-        e.Sub(count, 1);
-        e.JumpIfNotZero(loop);
+        Advance(e, Q4_0TileBlockBytes, TermsBlockBytes, ActBlockBytes, loop);
 
-        e.Load(Gpr.Rax, new Mem(args, 40));
-        e.Load(count, new Mem(args, 48));
+        e.Load(Gpr.Rax, new Mem(Args, 40));
+        e.Load(Count, new Mem(Args, 48));
         for (int j = 0; j < acts; j++)
         {
             e.StoreFloat(new Mem(Gpr.Rax), Chain + j);
-            e.Add(Gpr.Rax, count);
+            e.Add(Gpr.Rax, Count);
         }
         e.ZeroUpper();
         e.Return();
         return e.ToArray();
+    }
+
+    /// <summary>The Q4_K tile for acts (4 or 8) activation rows; System V ABI, argument a Q4_KTileArgs*.</summary>
+    internal static byte[] EmitQ4_K(int acts)
+    {
+        if (acts is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(acts));
+        // zmm0..7: nibble vectors (then min pairs 0..3, d 4, dmin 5); 8, 9: the int32 scales of sub-blocks 2p, 2p+1;
+        // 10, 11: one activation row's sub-block sums; 12: d·d_a; 13: a chain; 16 + j: row j's sumi.
+        const int ScaleLo = 8, ScaleHi = 9, SumLo = 10, SumHi = 11, Product = 12, ChainReg = 13;
+        var e = new X86Emitter();
+        var rows = Prologue(e);
+        e.Load(Gpr.Rax, new Mem(Args, 40));   // the chains
+        var table = new Mem(Table);
+        var terms = new Mem(Terms);
+
+        int loop = e.Position;
+        for (int j = 0; j < acts; j++) e.Xor(Sum + j, Sum + j, Sum + j);
+        for (int h = 0; h < 8; h++)
+        {
+            int p = h >> 1, half = 16 * (h & 1);
+            for (int c = 0; c < 8; c++) e.LoadInt(c, table + 64 * (Q4_KQuantsAt + 8 * h + c));
+            if (half == 0)
+            {
+                e.LoadInt(ScaleLo, table + 64 * (Q4_KScalesAt + 2 * p));
+                e.LoadInt(ScaleHi, table + 64 * (Q4_KScalesAt + 2 * p + 1));
+            }
+            for (int j = 0; j < acts; j++)
+            {
+                var q = rows[j] + (64 * p + half);
+                e.Xor(SumLo, SumLo, SumLo);
+                for (int c = 0; c < 4; c++) e.DotBytesBroadcast(SumLo, c, q + 4 * c);
+                e.Xor(SumHi, SumHi, SumHi);
+                for (int c = 0; c < 4; c++) e.DotBytesBroadcast(SumHi, 4 + c, q + (32 + 4 * c));
+                e.DotWords(Sum + j, SumLo, ScaleLo);
+                e.DotWords(Sum + j, SumHi, ScaleHi);
+            }
+        }
+        for (int i = 0; i < 4; i++) e.LoadInt(i, table + 64 * (Q4_KMinPairsAt + i));
+        e.LoadFloat(4, table + 64 * Q4_KDAt);
+        e.LoadFloat(5, table + 64 * Q4_KDMinAt);
+        for (int j = 0; j < acts; j++)
+        {
+            var da = terms + 4 * j;
+            var acc = new Mem(Gpr.Rax, 128 * j);
+            e.Xor(SumLo, SumLo, SumLo);
+            for (int i = 0; i < 4; i++) e.DotWordsBroadcast(SumLo, i, terms + 4 * (8 + 4 * j + i));
+            e.IntToFloat(Sum + j, Sum + j);
+            e.MultiplyBroadcast(Product, 4, da);
+            e.LoadFloat(ChainReg, acc);
+            e.FusedMultiplyAdd(ChainReg, Sum + j, Product);
+            e.StoreFloat(acc, ChainReg);
+            e.IntToFloat(SumLo, SumLo);
+            e.MultiplyBroadcast(Product, 5, da);
+            e.LoadFloat(ChainReg, acc + 64);
+            e.FusedMultiplyAdd(ChainReg, SumLo, Product);
+            e.StoreFloat(acc + 64, ChainReg);
+        }
+        Advance(e, 64 * Q4_KTableVectors, 4 * Q4_KTermsPerBlock, ActSuperBlockBytes, loop);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    // Registers shared by the tiles' prologues: the argument, the weight tile or table, the activation terms, the block
+    // count, activation rows 0, 2 and 3 and the row stride (Q4_0TileArgs and Q4_KTileArgs agree up to Blocks).
+    private const Gpr Args = Gpr.Rdi, Table = Gpr.Rsi, Terms = Gpr.Rdx, Count = Gpr.Rcx, Act0 = Gpr.R8, ActStride = Gpr.R9, Act3 = Gpr.R10, Act2 = Gpr.R11;
+
+    /// <summary>Loads the common arguments and returns activation rows 0..7 as operands built from three moving
+    /// pointers (rows 0, 2, 3) and the row stride.</summary>
+    private static Mem[] Prologue(X86Emitter e)
+    {
+        e.Load(Table, new Mem(Args, 0));
+        e.Load(Terms, new Mem(Args, 8));
+        e.Load(Act0, new Mem(Args, 16));
+        e.Load(ActStride, new Mem(Args, 24));
+        e.Load(Count, new Mem(Args, 32));
+        e.Lea(Act2, new Mem(Act0, 0, ActStride, 2));
+        e.Lea(Act3, new Mem(Act2, 0, ActStride, 1));
+        return [new(Act0), new(Act0, 0, ActStride, 1), new(Act2), new(Act3), new(Act0, 0, ActStride, 4),
+            new(Act3, 0, ActStride, 2), new(Act2, 0, ActStride, 4), new(Act3, 0, ActStride, 4)];
+    }
+
+    /// <summary>The loop's end: every pointer on by one block, and back to loop while blocks remain.</summary>
+    private static void Advance(X86Emitter e, int tableBytes, int termsBytes, int actBytes, int loop)
+    {
+        e.Add(Table, tableBytes);
+        e.Add(Terms, termsBytes);
+        e.Add(Act0, actBytes);
+        e.Add(Act2, actBytes);
+        e.Add(Act3, actBytes);
+        e.Sub(Count, 1);
+        e.JumpIfNotZero(loop);
     }
 }

@@ -44,6 +44,12 @@ internal sealed class X86Emitter
     /// signed bytes at m.</summary>
     public void DotBytesBroadcast(int acc, int u, Mem m) => Evex(Map0F38, P66, acc, u, m, true, 0x50);
 
+    /// <summary>vpdpwssd acc, a, b: each int32 lane of acc += Σ of its two signed int16 of a times those of b.</summary>
+    public void DotWords(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0x52);
+
+    /// <summary>vpdpwssd acc, a, m32bcst.</summary>
+    public void DotWordsBroadcast(int acc, int a, Mem m) => Evex(Map0F38, P66, acc, a, m, true, 0x52);
+
     /// <summary>vcvtdq2ps dst, src.</summary>
     public void IntToFloat(int dst, int src) => Evex(Map0F, NoPrefix, dst, 0, src, 0x5B);
 

@@ -14,6 +14,7 @@
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
 using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.Quants;
 
 using static LlamaAot.Tests.Kernels.KernelTestKit;
@@ -245,6 +246,7 @@ public unsafe class KQuantPathTests : IDisposable
     private static delegate*<MatMulArgs*, int, int, void> GemmOf(Kind k, string path) => (k, path) switch
     {
         (Kind.Q4_KBlockwise, "avx512") => &DotQ4_KQ8_K.GemmAvx512Blockwise,
+        (Kind.Q4_KBlockwise, "avx512-vnni") => &DotQ4_KQ8_K.GemmAvx512VnniBlockwise,
         (_, "avx512") => throw new ArgumentException($"no AVX-512 prompt product for {k}"),
         (Kind.Q6_K, _) => &DotQ6_KQ8_K.GemmAvx2,
         (Kind.Q5_K, _) => &DotQ5_KQ8_K.GemmAvx2,
@@ -260,6 +262,7 @@ public unsafe class KQuantPathTests : IDisposable
     [InlineData(Kind.Q5_K, "avx2")]
     [InlineData(Kind.Q4_KBlockwise, "avx2")]
     [InlineData(Kind.Q4_KBlockwise, "avx512")]
+    [InlineData(Kind.Q4_KBlockwise, "avx512-vnni")]
     [InlineData(Kind.Q3_K, "avx2")]
     [InlineData(Kind.Q2_K, "avx2")]
     [InlineData(Kind.Q2_KBlockwise, "avx2")]
@@ -271,6 +274,9 @@ public unsafe class KQuantPathTests : IDisposable
         // every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
         Assert.True(path != "avx512" || Avx512BW.IsSupported, "this test needs the AVX-512 machine CI runs on");
+        // The emitted tiles (Jit/VnniTiles.cs) for groups of eight and four activation rows, the intrinsic ones for
+        // the rest.
+        Assert.True(path != "avx512-vnni" || VnniTiles.Available, "this test needs the AVX-512 VNNI machine CI runs on");
         // Super-block counts: under one group of eight (the blockwise decode's short group), whole groups, and
         // groups plus a short one.
         const int Rows = 16;
