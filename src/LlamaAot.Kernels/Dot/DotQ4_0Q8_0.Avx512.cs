@@ -244,10 +244,11 @@ public static unsafe partial class DotQ4_0Q8_0
     /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit Avx512Blockwise: the prompt
     /// kernel. Against Avx512BlockwiseRows16 called once per activation row it (1) converts the 16 rows' weight
     /// scales once per tile, (2) unpacks each block's nibbles once per tile, into a buffer all its activation rows
-    /// read (once per eight rows cost 14% of the kernel), and (3) transposes them once so that int32 lane i of every nibble vector belongs to row i: each activation row then
-    /// takes its 4-byte pieces by broadcast loads, sums all eight products in int16 and needs one vpmaddwd and no
-    /// reduction (Rows16's Reduce4 per activation row cost four shuffles). Rows longer than the scale buffer allows,
-    /// and a batch remainder under four rows, use Rows16.</summary>
+    /// read (once per eight rows cost 14% of the kernel), and (3) transposes them once so that int32 lane i of every
+    /// nibble vector belongs to row i: each activation row then takes its 4-byte pieces by broadcast loads, sums all
+    /// eight products in int16 and needs one vpmaddwd and no reduction (Rows16's Reduce4 per activation row cost four
+    /// shuffles); TKernel runs that inner loop (intrinsics, or emitted VNNI code). Rows longer than 512 blocks (the
+    /// tile buffer's and IntGemm's terms' limit), and a batch remainder under four rows, use Rows16.</summary>
     [SkipLocalsInit]   // its buffer (up to 288 KiB) is written in full before any read
     private static void Avx512BlockwiseTile16<TKernel>(MatMulArgs* m, int r, int b0, int b1, int* terms) where TKernel : struct, ITileKernel
     {
@@ -279,7 +280,7 @@ public static unsafe partial class DotQ4_0Q8_0
                 IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store((float*)(t + 512));
                 IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store((float*)(t + 544));
             }
-            for (; b + 4 <= b1; )
+            while (b + 4 <= b1)
             {
                 int acts = b + 8 <= b1 ? 8 : 4;
                 // Activation rows come in groups of eight from b0, so a group of four starts a group of the terms.

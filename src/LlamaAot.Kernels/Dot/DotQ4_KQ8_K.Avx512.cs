@@ -125,8 +125,8 @@ public static unsafe partial class DotQ4_KQ8_K
 
     /// <summary>One super-block's table entry for the sixteen rows rb apart at x: t[c] lane i = (sc_c, sc_c) of row i
     /// as int16, t[8 + p] lane i = (m_2p, m_2p+1), t[12] and t[13] lane i = fp32 d and dmin of row i, t[14 + c] lane
-    /// i = sc_c as int32. The 12 scale bytes come in by lane through RowPieces and are unpacked with ScalesAndMins's mask-and-shift sequence, sixteen
-    /// rows at once.</summary>
+    /// i = sc_c as int32. The 12 scale bytes come in by lane through RowPieces and are unpacked with ScalesAndMins's
+    /// mask-and-shift sequence, sixteen rows at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TableEntry(byte* x, long rb, Vector512<int>* t)
     {

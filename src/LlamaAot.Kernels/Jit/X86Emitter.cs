@@ -3,7 +3,7 @@
 // those kernels use: 512-bit EVEX instructions (register or [base + index·scale + disp32] operands, 32-bit embedded
 // broadcast, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit
 // displacement, so EVEX's scaled 8-bit displacements never arise. Encodings follow the Intel SDM, volume 2, §2.7
-// (EVEX) and §2.1–2.2 (ModR/M, SIB, REX); the tests disassemble nothing, they run the code against Reference.
+// (EVEX) and §2.1–2.2 (ModR/M, SIB, REX); X86EmitterTests holds each form's bytes as objdump decodes them.
 namespace LlamaAot.Kernels.Jit;
 
 internal enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 }

@@ -1,0 +1,75 @@
+// The x86-64 encoder behind the emitted VNNI tiles (Jit/X86Emitter.cs), instruction by instruction: each form the
+// tiles use against its bytes as GNU objdump decodes them (Intel syntax in the case names). The tiles themselves are
+// checked by running them against Reference (IntDotPathTests, KQuantPathTests).
+using LlamaAot.Kernels.Jit;
+
+namespace LlamaAot.Tests.Kernels;
+
+public class X86EmitterTests
+{
+    private static string Hex(Action<X86Emitter> emit)
+    {
+        var e = new X86Emitter();
+        emit(e);
+        return Convert.ToHexString(e.ToArray()).ToLowerInvariant();
+    }
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var (name, _, hex) in Forms) data.Add(name, hex);
+        return data;
+    }
+
+    private static readonly (string Name, Action<X86Emitter> Emit, string Hex)[] Forms =
+    [
+        ("vpxord zmm24,zmm24,zmm24", e => e.Xor(24, 24, 24), "62013d40efc0"),
+        ("vmovdqu32 zmm1,[rsi+0x40]", e => e.LoadInt(1, new Mem(Gpr.Rsi, 0x40)), "62f17e486f8e40000000"),
+        ("vmovups zmm8,[rsi+0x200]", e => e.LoadFloat(8, new Mem(Gpr.Rsi, 0x200)), "62717c48108600020000"),
+        ("vmovups zmm13,[rax+0x40]", e => e.LoadFloat(13, new Mem(Gpr.Rax, 0x40)), "62717c4810a840000000"),
+        ("vmovups [rax],zmm24", e => e.StoreFloat(new Mem(Gpr.Rax), 24), "62617c48118000000000"),
+        ("vpbroadcastd zmm16,[rdx+0x20]", e => e.BroadcastInt(16, new Mem(Gpr.Rdx, 0x20)), "62e27d48588220000000"),
+        ("vpdpbusd zmm16,zmm0,[r8]{1to16}", e => e.DotBytesBroadcast(16, 0, new Mem(Gpr.R8)), "62c27d58508000000000"),
+        ("vpdpbusd zmm16,zmm1,[r8+0x4]{1to16}", e => e.DotBytesBroadcast(16, 1, new Mem(Gpr.R8, 4)), "62c27558508004000000"),
+        ("vpdpwssd zmm16,zmm10,zmm8", e => e.DotWords(16, 10, 8), "62c22d4852c0"),
+        ("vpdpwssd zmm10,zmm0,[rdx+0x20]{1to16}", e => e.DotWordsBroadcast(10, 0, new Mem(Gpr.Rdx, 0x20)), "62727d58529220000000"),
+        ("vcvtdq2ps zmm16,zmm16", e => e.IntToFloat(16, 16), "62a17c485bc0"),
+        ("vmulps zmm9,zmm8,[rdx]{1to16}", e => e.MultiplyBroadcast(9, 8, new Mem(Gpr.Rdx)), "62713c58598a00000000"),
+        ("vfmadd231ps zmm24,zmm16,zmm9", e => e.FusedMultiplyAdd(24, 16, 9), "62427d40b8c1"),
+        ("vzeroupper", e => e.ZeroUpper(), "c5f877"),
+        ("mov r9,[rdi+0x18]", e => e.Load(Gpr.R9, new Mem(Gpr.Rdi, 0x18)), "4c8b8f18000000"),
+        ("lea r11,[r8+r9*2]", e => e.Lea(Gpr.R11, new Mem(Gpr.R8, 0, Gpr.R9, 2)), "4f8d9c4800000000"),
+        ("add rsi,0x240", e => e.Add(Gpr.Rsi, 0x240), "4881c640020000"),
+        ("add r8,0x22", e => e.Add(Gpr.R8, 0x22), "4981c022000000"),
+        ("sub rcx,0x1", e => e.Sub(Gpr.Rcx, 1), "4881e901000000"),
+        ("add rax,rcx", e => e.Add(Gpr.Rax, Gpr.Rcx), "4801c8"),
+        ("ret", e => e.Return(), "c3"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Encodes_like_the_manual(string name, string hex)
+    {
+        var form = Forms.Single(f => f.Name == name);
+        Assert.Equal(hex, Hex(form.Emit));
+    }
+
+    [Fact]
+    public void A_backward_jump_lands_on_its_target()
+    {
+        // jne rel32 is six bytes; from offset 7 back to 0 the displacement is −13.
+        string hex = Hex(e =>
+        {
+            int loop = e.Position;
+            e.Sub(Gpr.Rcx, 1);
+            e.JumpIfNotZero(loop);
+        });
+        Assert.Equal("4881e901000000" + "0f85f3ffffff", hex);
+    }
+
+    [Fact]
+    public void An_rsp_index_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => Hex(e => e.Load(Gpr.Rax, new Mem(Gpr.Rdi, 0, Gpr.Rsp, 1))));
+    }
+}
