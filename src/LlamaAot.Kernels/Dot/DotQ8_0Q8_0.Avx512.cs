@@ -16,8 +16,6 @@ using X86 = System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Dot;
 
-/// <summary>AVX-512 building blocks of the Q8_0/Q4_0 dots; callers check Avx512BW (and Avx2, Fma for the scale
-/// helpers of IntDotAvx2).</summary>
 /// <summary>How many activation rows a prompt kernel's generic pass takes (a constant in each instantiation, so the
 /// unused rows' code folds away).</summary>
 internal interface IActRows { static abstract int Count { get; } }
@@ -26,6 +24,8 @@ internal struct TwoActs : IActRows { public static int Count => 2; }
 internal struct FourActs : IActRows { public static int Count => 4; }
 internal struct EightActs : IActRows { public static int Count => 8; }
 
+/// <summary>AVX-512 building blocks of the Q8_0/Q4_0 dots; callers check Avx512BW (and Avx2, Fma for the scale
+/// helpers of IntDotAvx2).</summary>
 internal static unsafe class IntDotAvx512
 {
     /// <summary>Spec lanes of two Q8_0 pairs, one per 256-bit half (y in [-127, 127]).</summary>

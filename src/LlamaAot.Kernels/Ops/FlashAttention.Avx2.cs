@@ -17,10 +17,8 @@ public static unsafe partial class FlashAttention
 
     private readonly struct Avx2Lanes : IAttentionLanes
     {
-        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads)
-        {
-            for (int g = 0; g < heads; g++) AccumulateRows<Avx2Lanes>(acc + g * n, n, values, stride, count, e + g * Chunk, newMax + g * Chunk, f16);
-        }
+        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads) =>
+            AccumulateRows<Avx2Lanes>(acc, n, n, values, stride, count, e, newMax, f16, heads);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Dot(float* x, float* y, int n) => DotF32F32.Avx2((byte*)x, (byte*)y, n);

@@ -39,11 +39,7 @@ public static unsafe partial class FlashAttention
             int i = 0;
             for (; i + 64 <= n; i += 64) Pass<THeads, FourActs>(acc + i, n, values + i, stride, count, e, newMax, f16);
             for (; i + 16 <= n; i += 16) Pass<THeads, OneAct>(acc + i, n, values + i, stride, count, e, newMax, f16);
-            if (i < n)
-            {
-                for (int g = 0; g < THeads.Count; g++)
-                    AccumulateRows<Avx512Lanes>(acc + g * n + i, n - i, values + i, stride, count, e + g * Chunk, newMax + g * Chunk, f16);
-            }
+            if (i < n) AccumulateRows<Avx512Lanes>(acc + i, n - i, n, values + i, stride, count, e, newMax, f16, THeads.Count);
         }
 
         /// <summary>One pass over lanes [0, 16·TRegs.Count) of the heads: unrounded for an fp32 cache; for fp16 with

@@ -208,21 +208,25 @@ public static unsafe partial class FlashAttention
         for (int t = 0; t < count; t++) s[t] = TLanes.Dot(keys + t * stride, q, hd) * scale;
     }
 
-    /// <summary>TLanes.Accumulate by whole rows in memory, for the lanes without a register-blocked form: for each
-    /// position, a rescale of the accumulator on a new maximum, then its fma with the value row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateRows<TLanes>(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16)
-        where TLanes : struct, IAttentionLanes
+    /// <summary>TLanes.Accumulate by whole rows in memory, for the lanes without a register-blocked form (and the
+    /// lanes a register-blocked form leaves over): for each of the heads (accumulator headStride floats apart, exps and
+    /// flags Chunk apart) and each position, a rescale of the accumulator's n lanes on a new maximum, then its fma with
+    /// the value row.</summary>
+    private static void AccumulateRows<TLanes>(float* acc, int n, int headStride, float* values, long stride, int count, float* e,
+        byte* newMax, bool f16, int heads) where TLanes : struct, IAttentionLanes
     {
-        for (int t = 0; t < count; t++)
+        for (int g = 0; g < heads; g++, acc += headStride, e += Chunk, newMax += Chunk)
         {
-            float vs = e[t];
-            if (newMax[t] != 0)
+            for (int t = 0; t < count; t++)
             {
-                TLanes.Scale(acc, n, e[t], f16);
-                vs = 1f;
+                float vs = e[t];
+                if (newMax[t] != 0)
+                {
+                    TLanes.Scale(acc, n, e[t], f16);
+                    vs = 1f;
+                }
+                TLanes.Mad(acc, values + t * stride, n, vs, f16);
             }
-            TLanes.Mad(acc, values + t * stride, n, vs, f16);
         }
     }
 }

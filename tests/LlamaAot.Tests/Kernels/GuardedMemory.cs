@@ -1,10 +1,11 @@
 // Buffers for kernel tests that end right against a page the process may not touch (PROT_NONE, Linux), so a kernel
 // that loads even one byte past its input crashes the run instead of passing by luck. Elsewhere: plain allocations.
 using System.Runtime.InteropServices;
+using LlamaAot.Kernels.Jit;
 
 namespace LlamaAot.Tests.Kernels;
 
-public sealed unsafe partial class GuardedMemory : IDisposable
+public sealed unsafe class GuardedMemory : IDisposable
 {
     private readonly List<(nint Base, nuint Length, bool Mapped)> _allocations = [];
 
@@ -18,8 +19,8 @@ public sealed unsafe partial class GuardedMemory : IDisposable
         nuint length = (dataPages + 1) * page;
         if (OperatingSystem.IsLinux())
         {
-            nint region = Mmap(0, length, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-            if (region != -1 && Mprotect(region + (nint)(dataPages * page), page, ProtNone) == 0)
+            nint region = Pages.Map(length, Pages.Read | Pages.Write);
+            if (region != -1 && Pages.Protect(region + (nint)(dataPages * page), page, Pages.None))
             {
                 _allocations.Add((region, length, true));
                 return (byte*)region + dataPages * page - total;
@@ -34,20 +35,9 @@ public sealed unsafe partial class GuardedMemory : IDisposable
     {
         foreach (var (b, length, mapped) in _allocations)
         {
-            if (mapped) Munmap(b, length);
+            if (mapped) Pages.Unmap(b, length);
             else NativeMemory.Free((void*)b);
         }
         _allocations.Clear();
     }
-
-    private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect")]
-    private static partial int Mprotect(nint addr, nuint length, int prot);
-
-    [LibraryImport("libc", EntryPoint = "munmap")]
-    private static partial int Munmap(nint addr, nuint length);
 }
