@@ -248,7 +248,7 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F32, &DotF32F32.Avx512, null, null);
         SetFloat(GgmlType.F16, &DotF16F16.Avx512, &Dequantize.F16Avx512, &ConvertRow.ToF16Avx512);
         SetFloat(GgmlType.BF16, &DotBF16BF16.Avx512, &Dequantize.BF16Avx512, &ConvertRow.ToBF16Avx512);
-        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx512, null);   // single row: see GemmAvx512
+        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx512Vnni, null);   // single row: see GemmAvx512
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512VnniBlockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;

@@ -277,8 +277,7 @@ public static unsafe partial class DotQ4_0Q8_0
                 ((u1.AsUInt16() >>> 4).AsByte() & mask).Store(t + 320);
                 ((u2.AsUInt16() >>> 4).AsByte() & mask).Store(t + 384);
                 ((u3.AsUInt16() >>> 4).AsByte() & mask).Store(t + 448);
-                IntDotAvx2.Halves8(w + k * Q4, rb, 8).Store((float*)(t + 512));
-                IntDotAvx2.Halves8(w + 8 * rb + k * Q4, rb, 8).Store((float*)(t + 544));
+                IntDotAvx512.TileScales(w + k * Q4, rb, (float*)(t + 512));
             }
             while (b + 4 <= b1)
             {
@@ -293,7 +292,7 @@ public static unsafe partial class DotQ4_0Q8_0
     }
 
     /// <summary>Bytes per block of Avx512BlockwiseTile16's unpacked tile: eight nibble vectors and 16 fp32 scales.</summary>
-    private const int TileBlockBytes = VnniTiles.Q4_0TileBlockBytes;
+    private const int TileBlockBytes = VnniTiles.TileBlockBytes;
 
     /// <summary>Activation terms per block and group of eight activation rows (ActivationTerms).</summary>
     private const int TermsPerBlock = VnniTiles.TermsBlockBytes / sizeof(int);
@@ -320,7 +319,7 @@ public static unsafe partial class DotQ4_0Q8_0
     {
         public static void Run(MatMulArgs* m, int r, byte* tile, int b, int acts, int* terms, int nb)
         {
-            var args = new Q4_0TileArgs
+            var args = new BlockTileArgs
             {
                 Tile = tile, Terms = (byte*)terms, Act = m->Act + b * m->ActRowBytes + 2, ActRowBytes = m->ActRowBytes,
                 Blocks = nb, Y = m->Y + b * m->YStride + r, YStrideBytes = m->YStride * sizeof(float),

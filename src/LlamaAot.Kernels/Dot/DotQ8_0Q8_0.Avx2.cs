@@ -175,9 +175,9 @@ internal static unsafe class IntGemm
         Batched(m, start, end, tile, null, rows, tile2, rows2, one);
     }
 
-    /// <summary>Largest per-batch-tile state Tiled keeps on the stack for a batch kernel (the Q4_0 prompt tiles' terms,
-    /// 8 bytes per block and activation row, for rows of up to 512 blocks).</summary>
-    private const int StateBytes = 256 * 1024;
+    /// <summary>Largest per-batch-tile state Tiled keeps on the stack for a batch kernel (the Q8_0 VNNI tile's terms,
+    /// 36 bytes per block and activation row, for rows of up to 227 blocks; the Q4_0 tiles' 8 bytes up to 1024).</summary>
+    private const int StateBytes = 512 * 1024;
 
     /// <summary>As Tiled, with the main tile computed by a kernel that takes the whole block of activation rows
     /// [b0, b1) at once (so it can convert the tile's weight scales once and share weight unpacking across rows).

@@ -10,6 +10,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
 using X86 = System.Runtime.Intrinsics.X86;
@@ -107,6 +108,15 @@ internal static unsafe class IntDotAvx512
     public static Vector512<short> PieceSums(Vector512<byte> u0, Vector512<byte> u1, Vector512<byte> u2, Vector512<byte> u3, byte* p) =>
         (Avx512BW.MultiplyAddAdjacent(u0, Piece(p)) + Avx512BW.MultiplyAddAdjacent(u1, Piece(p + 4)))
         + (Avx512BW.MultiplyAddAdjacent(u2, Piece(p + 8)) + Avx512BW.MultiplyAddAdjacent(u3, Piece(p + 12)));
+
+    /// <summary>The fp16 scales at p of sixteen rows rb apart, as the fp32 vector a prompt tile keeps per block (row i
+    /// in lane i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TileScales(byte* p, long rb, float* t)
+    {
+        IntDotAvx2.Halves8(p, rb, 8).Store(t);
+        IntDotAvx2.Halves8(p + 8 * rb, rb, 8).Store(t + 8);
+    }
 
     /// <summary>Σ over each 128-bit quarter of four vectors: quarter q of the result holds (Σ v0.q, Σ v1.q, Σ v2.q, Σ v3.q).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -271,6 +281,83 @@ public static unsafe partial class DotQ8_0Q8_0
             y[2] = IntDotAvx2.Hsum8(q.GetLower());
             y[3] = IntDotAvx2.Hsum8(q.GetUpper());
         }
+    }
+
+    /// <summary>Y[b, r..r+16) for activation rows b in [b0, b1), each bit for bit Avx512, by the emitted VNNI tile
+    /// (Jit/VnniTiles.cs) two activation rows a call. The sixteen rows' bytes are laid out once per tile as eight
+    /// piece vectors (IntDotAvx512.RowPieces: int32 lane i = row i's piece c), their sign bits flipped for vpdpbusd's
+    /// unsigned operand, and the rows' fp32 scales after them; terms holds the activation's (ActivationTerms). Rows
+    /// longer than 512 blocks or without terms (IntGemm's state cap), and an odd activation row left over, take
+    /// Avx512Tile4.</summary>
+    [SkipLocalsInit]   // its buffer (up to 288 KiB) is written in full before any read
+    private static void Avx512VnniTile16(MatMulArgs* m, int r, int b0, int b1, int* terms)
+    {
+        const int Q8 = IntDotAvx2.Q8, MaxBlocks = 512, TileBlockBytes = VnniTiles.TileBlockBytes;
+        int n = m->Cols, nb = n / BlockQ8_0.QK;
+        long rb = m->RowBytes;
+        byte* w = m->W + r * rb;
+        int b = b0;
+        if (VnniTiles.Available && rb <= int.MaxValue / 16 && nb <= MaxBlocks && terms != null)
+        {
+            byte* tile = stackalloc byte[TileBlockBytes * nb + 64];
+            tile = (byte*)(((nint)tile + 63) & ~(nint)63);
+            var flip = Vector512.Create((byte)0x80);
+            for (int k = 0; k < nb; k++)
+            {
+                byte* t = tile + TileBlockBytes * k;
+                IntDotAvx512.RowPieces(w + k * Q8 + 2, rb, out var u0, out var u1, out var u2, out var u3);
+                IntDotAvx512.RowPieces(w + k * Q8 + 18, rb, out var u4, out var u5, out var u6, out var u7);
+                (u0 ^ flip).Store(t);
+                (u1 ^ flip).Store(t + 64);
+                (u2 ^ flip).Store(t + 128);
+                (u3 ^ flip).Store(t + 192);
+                (u4 ^ flip).Store(t + 256);
+                (u5 ^ flip).Store(t + 320);
+                (u6 ^ flip).Store(t + 384);
+                (u7 ^ flip).Store(t + 448);
+                IntDotAvx512.TileScales(w + k * Q8, rb, (float*)(t + 512));
+            }
+            var args = new BlockTileArgs { Tile = tile, ActRowBytes = m->ActRowBytes, Blocks = nb, YStrideBytes = m->YStride * sizeof(float) };
+            for (; b + 2 <= b1; b += 2)
+            {
+                args.Terms = (byte*)(terms + (b - b0) / 2 * VnniTiles.Q8_0TermsPerBlock * nb);
+                args.Act = m->Act + b * m->ActRowBytes + 2;
+                args.Y = m->Y + b * m->YStride + r;
+                VnniTiles.Q8_0(&args);
+            }
+        }
+        if (b < b1)
+            for (int q = 0; q < 16; q += 4) Avx512Tile4(m, r + q, b, b1, null);
+    }
+
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16: for activation rows b0 + 2p + j (j &lt; 2),
+    /// state[(p·nb + k)·Q8_0TermsPerBlock + j] = fp32 d_a of block k, and at 2 + 8j + c the int32 −128·Σ of the block's
+    /// piece c (its quants 4c..4c+3).</summary>
+    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state)
+    {
+        const int Q8 = IntDotAvx2.Q8, T = VnniTiles.Q8_0TermsPerBlock;
+        int nb = m->Cols / BlockQ8_0.QK;
+        for (int b = b0; b < b1; b++)
+        {
+            byte* a = m->Act + b * m->ActRowBytes;
+            int j = (b - b0) % 2;
+            int* t = state + (b - b0) / 2 * T * nb;
+            for (int k = 0; k < nb; k++, a += Q8, t += T)
+            {
+                ((float*)t)[j] = Fp16.ToFloat(*(ushort*)a);
+                var pairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Vector256.Load((sbyte*)(a + 2)));
+                (X86.Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)-128))).Store(t + 2 + 8 * j);
+            }
+        }
+    }
+
+    /// <summary>GemmAvx512 with prompts in the emitted VNNI tiles of sixteen weight rows (Avx512VnniTile16) where
+    /// VnniTiles.Available; leftover rows in Avx512Rows4 tiles.</summary>
+    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512(m, start, end);
+        else IntGemm.Tiled(m, start, end, 16, &Avx512VnniTile16, &ActivationTerms, VnniTiles.Q8_0TermsPerBlock / 2 * (m->Cols / BlockQ8_0.QK),
+            4, &Avx512Rows4, &Avx2);
     }
 
     /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4; decode (batch 1) runs the AVX2

@@ -15,20 +15,31 @@
 //   comes from four vpdpwssd of the min pairs and the activation's sub-block sum pairs, and the spec's two fma chains
 //   (kept in memory, Q4_KTileArgs.Chains) take fma(sumi, d_w·d_a) and fma(summ, dmin_w·d_a). Integer sums are exact in
 //   any order and the float operations are the intrinsic tile's, so the results are bit-identical to it.
+//   Q8_0 (the 8-lane spec, LegacyOrder: per block, lane c of a row is the int32 sum of its elements 4c..4c+3, and
+//   acc_c = fma(d_w·d_a, lane_c, acc_c); the result is Hsum8(acc)): the tile holds the sixteen rows' bytes with their
+//   sign bit flipped (w + 128, unsigned), in the same eight piece vectors, piece c in vector c. Per activation row and
+//   piece c, one int32 vector starts at −128·Σ of the activation's piece c (a broadcast), and one vpdpbusd against
+//   the piece (broadcast) leaves lane i = Σ (w + 128)·q_a − 128·Σ q_a = row i's spec lane c, exactly. It goes to float
+//   and into chain c of that activation row: eight chains per activation row, one per spec lane, sixteen weight rows
+//   in each; at the end Hsum8's tree of vector adds, lane-wise the scalar tree. Two activation rows a call keep their
+//   sixteen chains and the eight weight vectors in registers.
 //   Set LLAMA_AOT_VNNI=0 to keep the intrinsic kernels.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Jit;
 
-/// <summary>One call of an emitted Q4_0 tile: Blocks blocks of sixteen weight rows (Tile: TileBlockBytes per block)
-/// against ActRows activation rows.</summary>
+/// <summary>One call of an emitted Q4_0 or Q8_0 tile: Blocks blocks of sixteen weight rows (Tile: TileBlockBytes per
+/// block) against a few activation rows.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Q4_0TileArgs
+internal unsafe struct BlockTileArgs
 {
-    /// <summary>The unpacked weight tile: per block eight nibble vectors, then sixteen fp32 scales.</summary>
+    /// <summary>The unpacked weight tile: per block eight vectors of row pieces (Q4_0: nibbles; Q8_0: bytes + 128),
+    /// then sixteen fp32 scales.</summary>
     public byte* Tile;
-    /// <summary>Per block, 16 values for up to eight activation rows: fp32 d_a of row j at j, int32 −8·Σq_a at 8 + j.</summary>
+    /// <summary>The activation terms, per block: Q4_0, 16 values for up to eight activation rows (fp32 d_a of row j at
+    /// j, int32 −8·Σq_a at 8 + j); Q8_0, Q8_0TermsPerBlock values for two rows (fp32 d_a of row j at j, int32 −128·Σ of
+    /// its piece c at 2 + 8j + c).</summary>
     public byte* Terms;
     /// <summary>Activation row 0's first block quants (past its fp16 scale); row j is ActRowBytes·j further.</summary>
     public byte* Act;
@@ -58,11 +69,14 @@ internal unsafe struct Q4_KTileArgs
 
 internal static unsafe class VnniTiles
 {
-    /// <summary>Bytes per block of an unpacked Q4_0 tile (eight 64-byte nibble vectors, sixteen fp32 scales).</summary>
-    public const int Q4_0TileBlockBytes = 8 * 64 + 16 * sizeof(float);
+    /// <summary>Bytes per block of an unpacked Q4_0 or Q8_0 tile (eight 64-byte piece vectors, sixteen fp32 scales).</summary>
+    public const int TileBlockBytes = 8 * 64 + 16 * sizeof(float);
 
-    /// <summary>Bytes per block of the activation terms (Q4_0TileArgs.Terms).</summary>
+    /// <summary>Bytes per block of the Q4_0 activation terms (BlockTileArgs.Terms).</summary>
     public const int TermsBlockBytes = 16 * sizeof(int);
+
+    /// <summary>Ints per block of the Q8_0 activation terms of a pair of activation rows (BlockTileArgs.Terms).</summary>
+    public const int Q8_0TermsPerBlock = 2 + 2 * 8;
 
     /// <summary>Q4_K tile table, in Vector512 per super-block: (sc, sc) int16 pairs 0..7, min pairs 8..11, d 12, dmin
     /// 13, int32 scales 14..21, then 64 vectors of unpacked quants (DotQ4_KQ8_K.Quants).</summary>
@@ -73,17 +87,18 @@ internal static unsafe class VnniTiles
 
     private const int ActBlockBytes = 34, ActSuperBlockBytes = 292;   // BlockQ8_0, BlockQ8_K
 
-    private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void> Q4_0Eight, Q4_0Four;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
 
     static VnniTiles()
     {
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
-        void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4));
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null) return;
-        Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)q40e;
-        Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<Q4_0TileArgs*, void>)q40f;
+        void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null) return;
+        Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40e;
+        Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40f;
+        Q8_0Pair = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q80;
         Q4_KEight = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4ke;
         Q4_KFour = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4kf;
     }
@@ -96,12 +111,15 @@ internal static unsafe class VnniTiles
     public static bool Available => Q4_0Eight != null;
 
     /// <summary>Runs the emitted Q4_0 tile for 8 or 4 activation rows (callers check Available).</summary>
-    public static void Q4_0(Q4_0TileArgs* args, int actRows)
+    public static void Q4_0(BlockTileArgs* args, int actRows)
     {
         if (actRows == 8) Q4_0Eight(args);
         else if (actRows == 4) Q4_0Four(args);
         else throw new ArgumentOutOfRangeException(nameof(actRows));
     }
+
+    /// <summary>Runs the emitted Q8_0 tile for two activation rows (callers check Available).</summary>
+    public static void Q8_0(BlockTileArgs* args) => Q8_0Pair(args);
 
     /// <summary>Runs the emitted Q4_K tile for 8 or 4 activation rows (callers check Available).</summary>
     public static void Q4_K(Q4_KTileArgs* args, int actRows)
@@ -115,7 +133,7 @@ internal static unsafe class VnniTiles
     // fp32 chain.
     private const int Scales = 8, Scale = 9, Sum = 16, Chain = 24;
 
-    /// <summary>The Q4_0 tile for acts (4 or 8) activation rows; System V ABI, argument a Q4_0TileArgs*.</summary>
+    /// <summary>The Q4_0 tile for acts (4 or 8) activation rows; System V ABI, argument a BlockTileArgs*.</summary>
     internal static byte[] EmitQ4_0(int acts)
     {
         if (acts is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(acts));
@@ -135,13 +153,58 @@ internal static unsafe class VnniTiles
             e.MultiplyBroadcast(Scale, Scales, new Mem(Terms, 4 * j));
             e.FusedMultiplyAdd(Chain + j, Sum + j, Scale);
         }
-        Advance(e, Q4_0TileBlockBytes, TermsBlockBytes, ActBlockBytes, loop);
+        Advance(e, TileBlockBytes, TermsBlockBytes, ActBlockBytes, loop);
 
         e.Load(Gpr.Rax, new Mem(Args, 40));
         e.Load(Count, new Mem(Args, 48));
         for (int j = 0; j < acts; j++)
         {
             e.StoreFloat(new Mem(Gpr.Rax), Chain + j);
+            e.Add(Gpr.Rax, Count);
+        }
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>The Q8_0 tile for two activation rows; System V ABI, argument a BlockTileArgs*.</summary>
+    internal static byte[] EmitQ8_0()
+    {
+        // zmm0..7: the block's piece vectors; 8: its weight scales; 9: d_w·d_a; 10..13: int32 lanes in flight;
+        // 16 + 8j + c: activation row j's chain c.
+        const int Acts = 2, Lanes = 10, Chains = 16;
+        var e = new X86Emitter();
+        var rows = Prologue(e);
+        for (int i = 0; i < 8 * Acts; i++) e.Xor(Chains + i, Chains + i, Chains + i);
+
+        int loop = e.Position;
+        for (int c = 0; c < 8; c++) e.LoadInt(c, new Mem(Table, 64 * c));
+        e.LoadFloat(Scales, new Mem(Table, 8 * 64));
+        for (int j = 0; j < Acts; j++)
+        {
+            e.MultiplyBroadcast(Scale, Scales, new Mem(Terms, 4 * j));
+            for (int c = 0; c < 8; c++)
+            {
+                int lane = Lanes + (c & 3);
+                e.BroadcastInt(lane, new Mem(Terms, 4 * (2 + 8 * j + c)));
+                e.DotBytesBroadcast(lane, c, rows[j] + 4 * c);
+                e.IntToFloat(lane, lane);
+                e.FusedMultiplyAdd(Chains + 8 * j + c, lane, Scale);
+            }
+        }
+        Advance(e, TileBlockBytes, 4 * Q8_0TermsPerBlock, ActBlockBytes, loop);
+
+        e.Load(Gpr.Rax, new Mem(Args, 40));
+        e.Load(Count, new Mem(Args, 48));
+        for (int j = 0; j < Acts; j++)
+        {
+            // Hsum8: ((c0 + c4) + (c2 + c6)) + ((c1 + c5) + (c3 + c7)), lane by lane.
+            int a = Chains + 8 * j;
+            for (int c = 0; c < 4; c++) e.AddFloat(a + c, a + c, a + c + 4);
+            e.AddFloat(a, a, a + 2);
+            e.AddFloat(a + 1, a + 1, a + 3);
+            e.AddFloat(a, a, a + 1);
+            e.StoreFloat(new Mem(Gpr.Rax), a);
             e.Add(Gpr.Rax, Count);
         }
         e.ZeroUpper();
@@ -211,7 +274,7 @@ internal static unsafe class VnniTiles
     }
 
     // Registers shared by the tiles' prologues: the argument, the weight tile or table, the activation terms, the block
-    // count, activation rows 0, 2 and 3 and the row stride (Q4_0TileArgs and Q4_KTileArgs agree up to Blocks).
+    // count, activation rows 0, 2 and 3 and the row stride (BlockTileArgs and Q4_KTileArgs agree up to Blocks).
     private const Gpr Args = Gpr.Rdi, Table = Gpr.Rsi, Terms = Gpr.Rdx, Count = Gpr.Rcx, Act0 = Gpr.R8, ActStride = Gpr.R9, Act3 = Gpr.R10, Act2 = Gpr.R11;
 
     /// <summary>Loads the common arguments and returns activation rows 0..7 as operands built from three moving

@@ -56,6 +56,9 @@ internal sealed class X86Emitter
     /// <summary>vmulps dst, a, m32bcst.</summary>
     public void MultiplyBroadcast(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, true, 0x59);
 
+    /// <summary>vaddps dst, a, b.</summary>
+    public void AddFloat(int dst, int a, int b) => Evex(Map0F, NoPrefix, dst, a, b, 0x58);
+
     /// <summary>vfmadd231ps acc, a, b: acc = a·b + acc, one rounding.</summary>
     public void FusedMultiplyAdd(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0xB8);
 

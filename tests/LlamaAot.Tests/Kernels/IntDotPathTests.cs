@@ -71,12 +71,14 @@ public unsafe class IntDotPathTests : IDisposable
         _ => [],
     };
 
-    /// <summary>The row-range products of a path: GemmOf's, and for the AVX-512 Q4_0 blockwise spec also the one whose
-    /// prompt tiles run emitted vpdpbusd code, where this CPU has VNNI.</summary>
-    private static nint[] GemmsOf(string path, Kind k) =>
-        path == "avx512" && k == Kind.Q4_0Blockwise && VnniTiles.Available
-            ? [(nint)GemmOf(path, k), (nint)(delegate*<MatMulArgs*, int, int, void>)&DotQ4_0Q8_0.GemmAvx512VnniBlockwise]
-            : [(nint)GemmOf(path, k)];
+    /// <summary>The row-range products of a path: GemmOf's, and for the AVX-512 Q8_0 spec and Q4_0 blockwise spec also
+    /// the one whose prompt tiles run emitted vpdpbusd code, where this CPU has VNNI.</summary>
+    private static nint[] GemmsOf(string path, Kind k) => (path, k, VnniTiles.Available) switch
+    {
+        ("avx512", Kind.Q8_0, true) => [(nint)GemmOf(path, k), (nint)(delegate*<MatMulArgs*, int, int, void>)&DotQ8_0Q8_0.GemmAvx512Vnni],
+        ("avx512", Kind.Q4_0Blockwise, true) => [(nint)GemmOf(path, k), (nint)(delegate*<MatMulArgs*, int, int, void>)&DotQ4_0Q8_0.GemmAvx512VnniBlockwise],
+        _ => [(nint)GemmOf(path, k)],
+    };
 
     private static delegate*<MatMulArgs*, int, int, void> GemmOf(string path, Kind k) => (path, k) switch
     {
@@ -258,10 +260,12 @@ public unsafe class IntDotPathTests : IDisposable
         foreach (var k in Enum.GetValues<Kind>())
         {
             var reference = RefOf(k);
-            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 264: a tile buffer past
-            // 128 KiB; 520: rows too long for the Q4_0 prompt tiles (and their per-batch-tile terms in IntGemm's
-            // state), which then take Rows16 (batch 13: a tile of eight activation rows, one of four and a leftover row).
-            foreach (int blocks in new[] { 9, 16, 24, 264, 520 })
+            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 176: tinyllama's
+            // ffn_down, the longest rows whose Q8_0 VNNI terms fit IntGemm's state; 264: a tile buffer past 128 KiB,
+            // and Q8_0 terms past that state (Tile4 instead); 520: rows too long for the Q4_0 and Q8_0 prompt tiles
+            // (and their terms), which then take Rows16 / Tile4 (batch 13: Q4_0 takes a tile of eight activation rows,
+            // one of four and a leftover row; Q8_0 six pairs and a leftover row).
+            foreach (int blocks in new[] { 9, 16, 24, 176, 264, 520 })
             {
                 const int Rows = 45;
                 int n = blocks * BlockQ8_0.QK;

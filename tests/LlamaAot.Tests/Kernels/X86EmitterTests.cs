@@ -35,6 +35,8 @@ public class X86EmitterTests
         ("vpdpwssd zmm10,zmm0,[rdx+0x20]{1to16}", e => e.DotWordsBroadcast(10, 0, new Mem(Gpr.Rdx, 0x20)), "62727d58529220000000"),
         ("vcvtdq2ps zmm16,zmm16", e => e.IntToFloat(16, 16), "62a17c485bc0"),
         ("vmulps zmm9,zmm8,[rdx]{1to16}", e => e.MultiplyBroadcast(9, 8, new Mem(Gpr.Rdx)), "62713c58598a00000000"),
+        ("vaddps zmm20,zmm16,zmm28", e => e.AddFloat(20, 16, 28), "62817c4058e4"),
+        ("vaddps zmm3,zmm17,zmm5", e => e.AddFloat(3, 17, 5), "62f1744058dd"),
         ("vfmadd231ps zmm24,zmm16,zmm9", e => e.FusedMultiplyAdd(24, 16, 9), "62427d40b8c1"),
         ("vzeroupper", e => e.ZeroUpper(), "c5f877"),
         ("mov r9,[rdi+0x18]", e => e.Load(Gpr.R9, new Mem(Gpr.Rdi, 0x18)), "4c8b8f18000000"),
