@@ -44,8 +44,8 @@ public sealed unsafe class WorkerPool : IDisposable
     }
 
     /// <summary>Stack of each worker: the prompt kernels keep their tile buffers on the stack (up to ~350 KiB for a
-    /// Q4_K tile of a long row; up to 288 KiB of Q4_0 tile plus IntGemm's 256 KiB of per-batch state), well past what
-    /// a default thread is promised on every platform.</summary>
+    /// Q4_K tile of a long row; up to 288 KiB of Q4_0 or Q8_0 tile plus IntGemm's per-batch state, at most 512 KiB),
+    /// well past what a default thread is promised on every platform.</summary>
     private const int WorkerStackBytes = 4 << 20;
 
     public int ThreadCount { get; }
