@@ -1,9 +1,9 @@
 // AVX-512 Q8_0 · Q8_0 dots, and the AVX-512 pieces the integer dots share (IntDotAvx512).
 //   Integer part on zmm, two 32-byte blocks at a time (one per 256-bit half): vpmaddubsw + vpmaddwd as on AVX2
 //   (see DotQ8_0Q8_0.Avx2.cs). AVX-512 has no vpsignb, so the activation is negated under a mask where the weight is
-//   negative. Why not VNNI (vpdpbusd, which this Zen 4 has): .NET 9, the product's target, exposes no AVX-512 VNNI
-//   class (Avx10v1 and AvxVnni exist but this CPU supports neither), and vpdpbusd would also need the same sign
-//   trick — it too multiplies unsigned by signed bytes.
+//   negative. .NET 9, the product's target, exposes no AVX-512 VNNI class (Avx10v1 and AvxVnni exist but this CPU
+//   supports neither), so vpdpbusd appears only in the emitted prompt tile (Avx512VnniTile16, Jit/VnniTiles.cs),
+//   which flips the weights' sign bits once per tile and takes −128·Σ of each activation piece off instead.
 //   Float part: the spec fixes one fma chain per lane across blocks, so the single row converts both blocks' lanes
 //   at once and then applies the two fmas to a 256-bit accumulator in block order. Rows4 puts the same block of two
 //   rows in one zmm, so each 512-bit fma advances two independent row chains.
