@@ -262,21 +262,16 @@ public static unsafe partial class DotQ4_0Q8_0
         {
             // The tile unpacked once for all its activation rows: per block, the eight nibble vectors (RowPieces
             // layout, low nibbles then high) and the sixteen rows' fp32 scales.
-            byte* tile = stackalloc byte[TileBlockBytes * nb + 64];
-            tile = (byte*)(((nint)tile + 63) & ~(nint)63);
+            byte* buffer = stackalloc byte[TileBlockBytes * nb + 64];
+            byte* tile = IntDotAvx512.Align64(buffer);
             var mask = Vector512.Create((byte)0x0F);
             for (int k = 0; k < nb; k++)
             {
                 byte* t = tile + TileBlockBytes * k;
                 IntDotAvx512.RowPieces(w + k * Q4 + 2, rb, out var u0, out var u1, out var u2, out var u3);
-                (u0 & mask).Store(t);
-                (u1 & mask).Store(t + 64);
-                (u2 & mask).Store(t + 128);
-                (u3 & mask).Store(t + 192);
-                ((u0.AsUInt16() >>> 4).AsByte() & mask).Store(t + 256);
-                ((u1.AsUInt16() >>> 4).AsByte() & mask).Store(t + 320);
-                ((u2.AsUInt16() >>> 4).AsByte() & mask).Store(t + 384);
-                ((u3.AsUInt16() >>> 4).AsByte() & mask).Store(t + 448);
+                IntDotAvx512.StorePieces(t, u0 & mask, u1 & mask, u2 & mask, u3 & mask);
+                IntDotAvx512.StorePieces(t + 256, (u0.AsUInt16() >>> 4).AsByte() & mask, (u1.AsUInt16() >>> 4).AsByte() & mask,
+                    (u2.AsUInt16() >>> 4).AsByte() & mask, (u3.AsUInt16() >>> 4).AsByte() & mask);
                 IntDotAvx512.TileScales(w + k * Q4, rb, (float*)(t + 512));
             }
             while (b + 4 <= b1)

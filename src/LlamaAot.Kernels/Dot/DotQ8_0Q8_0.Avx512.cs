@@ -109,6 +109,20 @@ internal static unsafe class IntDotAvx512
         (Avx512BW.MultiplyAddAdjacent(u0, Piece(p)) + Avx512BW.MultiplyAddAdjacent(u1, Piece(p + 4)))
         + (Avx512BW.MultiplyAddAdjacent(u2, Piece(p + 8)) + Avx512BW.MultiplyAddAdjacent(u3, Piece(p + 12)));
 
+    /// <summary>p rounded up to a 64-byte boundary (prompt tiles allocate 64 bytes more than they use).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* Align64(byte* p) => (byte*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>Four piece vectors of a prompt tile's block, at t, t + 64, t + 128 and t + 192.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StorePieces(byte* t, Vector512<byte> v0, Vector512<byte> v1, Vector512<byte> v2, Vector512<byte> v3)
+    {
+        v0.Store(t);
+        v1.Store(t + 64);
+        v2.Store(t + 128);
+        v3.Store(t + 192);
+    }
+
     /// <summary>The fp16 scales at p of sixteen rows rb apart, as the fp32 vector a prompt tile keeps per block (row i
     /// in lane i).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -299,22 +313,16 @@ public static unsafe partial class DotQ8_0Q8_0
         int b = b0;
         if (VnniTiles.Available && rb <= int.MaxValue / 16 && nb <= MaxBlocks && terms != null)
         {
-            byte* tile = stackalloc byte[TileBlockBytes * nb + 64];
-            tile = (byte*)(((nint)tile + 63) & ~(nint)63);
+            byte* buffer = stackalloc byte[TileBlockBytes * nb + 64];
+            byte* tile = IntDotAvx512.Align64(buffer);
             var flip = Vector512.Create((byte)0x80);
             for (int k = 0; k < nb; k++)
             {
                 byte* t = tile + TileBlockBytes * k;
                 IntDotAvx512.RowPieces(w + k * Q8 + 2, rb, out var u0, out var u1, out var u2, out var u3);
-                IntDotAvx512.RowPieces(w + k * Q8 + 18, rb, out var u4, out var u5, out var u6, out var u7);
-                (u0 ^ flip).Store(t);
-                (u1 ^ flip).Store(t + 64);
-                (u2 ^ flip).Store(t + 128);
-                (u3 ^ flip).Store(t + 192);
-                (u4 ^ flip).Store(t + 256);
-                (u5 ^ flip).Store(t + 320);
-                (u6 ^ flip).Store(t + 384);
-                (u7 ^ flip).Store(t + 448);
+                IntDotAvx512.StorePieces(t, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
+                IntDotAvx512.RowPieces(w + k * Q8 + 18, rb, out u0, out u1, out u2, out u3);
+                IntDotAvx512.StorePieces(t + 256, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
                 IntDotAvx512.TileScales(w + k * Q8, rb, (float*)(t + 512));
             }
             var args = new BlockTileArgs { Tile = tile, ActRowBytes = m->ActRowBytes, Blocks = nb, YStrideBytes = m->YStride * sizeof(float) };
