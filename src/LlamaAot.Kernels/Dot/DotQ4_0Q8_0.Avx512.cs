@@ -181,6 +181,22 @@ public static unsafe partial class DotQ4_0Q8_0
         }
     }
 
+    /// <summary>Blockwise decode terms of a row pair by the emitted kernel (Jit/VnniDecode.cs; callers check
+    /// VnniDecode.Available).</summary>
+    private struct DecodeRowVnni : IQ4_0DecodeRows
+    {
+        public static void Terms2(byte* x0, byte* x1, int nb, sbyte* aq, float* da, int* eights, float* s, float* d, long next)
+        {
+            if (nb < IntDotAvx2.Group) return;   // the emitted loop runs at least once
+            var args = new DecodeTermsArgs
+            {
+                X0 = x0, X1 = x1, Groups = nb / IntDotAvx2.Group, Act = aq, Da = da, Eights = eights, S = s, D = d,
+                NextBytes = next * sizeof(float),
+            };
+            VnniDecode.Q4_0Terms(&args);
+        }
+    }
+
     // vpermt2b indices: the nibble bytes of blocks 0..3 of a group from (x, x + 64), of blocks 4..7 from (x + 64, x + 80).
     private static readonly Vector512<byte> LowQs4 = QsIndex(2, 20, 38, 56), HighQs4 = QsIndex(10, 28, 46, 112);
 
@@ -447,11 +463,13 @@ public static unsafe partial class DotQ4_0Q8_0
         else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16<IntrinsicTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK), 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
     }
 
-    /// <summary>GemmAvx512Blockwise with the prompt tiles' inner loop in emitted vpdpbusd code (Jit/VnniTiles.cs)
-    /// where VnniTiles.Available; decode and everything else as GemmAvx512Blockwise.</summary>
+    /// <summary>GemmAvx512Blockwise with emitted code where it is in place: decode through DecodeRowVnni
+    /// (Jit/VnniDecode.cs), the prompt tiles' inner loop in vpdpbusd code (Jit/VnniTiles.cs); everything else as
+    /// GemmAvx512Blockwise.</summary>
     public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
     {
-        if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512Blockwise(m, start, end);
+        if (m->Batch == 1 && VnniDecode.Available && X86.Avx2.IsSupported && Fma.IsSupported) BlockwiseDecode<DecodeRowVnni>(m, start, end, &Avx512Blockwise);
+        else if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512Blockwise(m, start, end);
         else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16<VnniTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK), 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
     }
 }

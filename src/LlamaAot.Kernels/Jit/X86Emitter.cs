@@ -25,8 +25,10 @@ internal sealed class X86Emitter
     // ---- 512-bit vector instructions (zmm0..zmm31) ---------------------------------------------------------------
 
     // Opcode maps (EVEX.mm) and implied prefixes (EVEX.pp).
-    private const int Map0F = 1, Map0F38 = 2;
+    private const int Map0F = 1, Map0F38 = 2, Map0F3A = 3;
     private const int NoPrefix = 0, P66 = 1, PF3 = 2;
+    // EVEX.W and the vector length (EVEX.L'L: 256 or 512 bits).
+    private const int W0 = 0, W1 = 1, L256 = 1, L512 = 2;
 
     /// <summary>vmovdqu32 zmm, m512.</summary>
     public void LoadInt(int zmm, Mem m) => Evex(Map0F, PF3, zmm, 0, m, false, 0x6F);
@@ -65,28 +67,86 @@ internal sealed class X86Emitter
     /// <summary>vpxord dst, a, b.</summary>
     public void Xor(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xEF);
 
+    /// <summary>vmovdqa32 dst, src.</summary>
+    public void Move(int dst, int src) => Evex(Map0F, P66, dst, 0, src, 0x6F);
+
+    /// <summary>vpermi2b index, table1, table2: byte i of index becomes byte (index[i] mod 128) of table1:table2.</summary>
+    public void PermuteBytes(int index, int table1, int table2) => Evex(Map0F38, P66, index, table1, table2, 0x75);
+
+    /// <summary>vpermi2b index, table1, m512.</summary>
+    public void PermuteBytes(int index, int table1, Mem table2) => Evex(Map0F38, P66, index, table1, table2, false, 0x75);
+
+    /// <summary>vpermd dst, index, src: int32 lane i of dst is lane index[i] of src.</summary>
+    public void PermuteInt32(int dst, int index, int src) => Evex(Map0F38, P66, dst, index, src, 0x36);
+
+    /// <summary>vpandd dst, a, b.</summary>
+    public void And(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xDB);
+
+    /// <summary>vgf2p8affineqb dst, x, matrix, imm8: each byte of x times the 8×8 bit matrix (the qword of matrix
+    /// in its lane) over GF(2), xor imm8 (GFNI).</summary>
+    public void GaloisAffine(int dst, int x, int matrix, byte imm) => Evex(Map0F3A, P66, dst, x, matrix, 0xCE, W1, L512, imm);
+
+    /// <summary>vpdpbusd acc, u, s: each int32 lane of acc += Σ of its four unsigned bytes of u times those of s.</summary>
+    public void DotBytes(int acc, int u, int s) => Evex(Map0F38, P66, acc, u, s, 0x50);
+
+    /// <summary>vpunpckldq dst, a, b.</summary>
+    public void UnpackLowInt32(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x62);
+
+    /// <summary>vpunpckhdq dst, a, b.</summary>
+    public void UnpackHighInt32(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6A);
+
+    /// <summary>vpunpcklqdq dst, a, b.</summary>
+    public void UnpackLowInt64(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6C, W1);
+
+    /// <summary>vpunpckhqdq dst, a, b.</summary>
+    public void UnpackHighInt64(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6D, W1);
+
+    /// <summary>vpaddd dst, a, b.</summary>
+    public void AddInt(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xFE);
+
+    /// <summary>vpsubd dst, a, b.</summary>
+    public void SubtractInt(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xFA);
+
+    /// <summary>vbroadcasti32x8 zmm, m256: both 256-bit halves from memory (AVX-512DQ).</summary>
+    public void BroadcastInt256(int zmm, Mem m) => Evex(Map0F38, P66, zmm, 0, m, false, 0x5B);
+
+    /// <summary>vcvtph2ps ymm, xmm: eight fp16 to fp32 (exact).</summary>
+    public void HalfToFloat256(int dst, int src) => Evex(Map0F38, P66, dst, 0, src, 0x13, W0, L256);
+
+    /// <summary>vmulps ymm, ymm, m256.</summary>
+    public void Multiply256(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, false, 0x59, W0, L256);
+
+    /// <summary>vmovups m256, ymm.</summary>
+    public void Store256(Mem m, int ymm) => Evex(Map0F, NoPrefix, ymm, 0, m, false, 0x11, W0, L256);
+
+    /// <summary>vextractf32x8 m256, zmm, 1: the upper 256 bits (AVX-512DQ).</summary>
+    public void StoreUpper256(Mem m, int zmm) => Evex(Map0F3A, P66, zmm, 0, m, false, 0x1B, W0, L512, 1);
+
     /// <summary>vzeroupper.</summary>
     public void ZeroUpper() => Emit(0xC5, 0xF8, 0x77);
 
-    private void Evex(int map, int pp, int reg, int vvvv, int rm, byte opcode)
+    // imm: an 8-bit immediate after the operands, or −1 for none.
+    private void Evex(int map, int pp, int reg, int vvvv, int rm, byte opcode, int w = W0, int length = L512, int imm = -1)
     {
-        EvexPrefix(map, pp, reg, vvvv, rm >> 4 & 1, rm >> 3 & 1, false);
+        EvexPrefix(map, pp, reg, vvvv, rm >> 4 & 1, rm >> 3 & 1, false, w, length);
         Emit(opcode, (byte)(0xC0 | (reg & 7) << 3 | (rm & 7)));
+        if (imm >= 0) Emit((byte)imm);
     }
 
-    private void Evex(int map, int pp, int reg, int vvvv, Mem m, bool broadcast, byte opcode)
+    private void Evex(int map, int pp, int reg, int vvvv, Mem m, bool broadcast, byte opcode, int w = W0, int length = L512, int imm = -1)
     {
-        EvexPrefix(map, pp, reg, vvvv, m.Index is Gpr i ? (int)i >> 3 & 1 : 0, (int)m.Base >> 3 & 1, broadcast);
+        EvexPrefix(map, pp, reg, vvvv, m.Index is Gpr i ? (int)i >> 3 & 1 : 0, (int)m.Base >> 3 & 1, broadcast, w, length);
         Emit(opcode);
         ModRm(reg & 7, m);
+        if (imm >= 0) Emit((byte)imm);
     }
 
-    // 62 | R X B R' 0 0 m m | W v v v v 1 p p | z L' L b V' a a a, with R, X, B, R', vvvv, V' inverted; W0, 512-bit.
-    private void EvexPrefix(int map, int pp, int reg, int vvvv, int x, int b, bool broadcast)
+    // 62 | R X B R' 0 0 m m | W v v v v 1 p p | z L' L b V' a a a, with R, X, B, R', vvvv, V' inverted; no masking.
+    private void EvexPrefix(int map, int pp, int reg, int vvvv, int x, int b, bool broadcast, int w, int length)
     {
         int p0 = (~reg >> 3 & 1) << 7 | (~x & 1) << 6 | (~b & 1) << 5 | (~reg >> 4 & 1) << 4 | map;
-        int p1 = (~vvvv & 15) << 3 | 1 << 2 | pp;
-        int p2 = 2 << 5 | (broadcast ? 1 : 0) << 4 | (~vvvv >> 4 & 1) << 3;
+        int p1 = w << 7 | (~vvvv & 15) << 3 | 1 << 2 | pp;
+        int p2 = length << 5 | (broadcast ? 1 : 0) << 4 | (~vvvv >> 4 & 1) << 3;
         Emit(0x62, (byte)p0, (byte)p1, (byte)p2);
     }
 
@@ -119,6 +179,15 @@ internal sealed class X86Emitter
     {
         Rex(1, (int)src, 0, (int)dst);
         Emit(0x01, (byte)(0xC0 | ((int)src & 7) << 3 | ((int)dst & 7)));
+    }
+
+    /// <summary>prefetcht1 [m]: the line into L2 (and L3).</summary>
+    public void PrefetchL2(Mem m)
+    {
+        int index = m.Index is Gpr i ? (int)i : 0;
+        if (((index | (int)m.Base) & 8) != 0) Rex(0, 0, index, (int)m.Base);
+        Emit(0x0F, 0x18);
+        ModRm(2, m);
     }
 
     /// <summary>jnz to a Position taken earlier.</summary>

@@ -276,7 +276,10 @@ public unsafe class IntDotPathTests : IDisposable
                 {
                     byte* w = Row((int)(Rows * rowBytes), 1);
                     byte* act = Row((int)(batch * actBytes), 2);
-                    for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, Fill.Random, rng);
+                    // Decode (batch 1) gets special weight scales too (subnormal, infinite, NaN fp16): its row kernels
+                    // convert them in their own ways (vpermt2b and integer arithmetic, vcvtph2ps in emitted code).
+                    var weightFill = batch == 1 ? Fill.SpecialScales : Fill.Random;
+                    for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, weightFill, rng);
                     // Odd batches get extreme activations (all ±127, the int16 sums' limits), even ones the quantizer's.
                     var actFill = batch % 2 == 1 ? Fill.Extreme : Fill.Quantized;
                     for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, blocks, actFill, rng);
@@ -304,6 +307,7 @@ public unsafe class IntDotPathTests : IDisposable
         // off) the emitted tiles must be in place, or the prompt path silently loses them.
         bool wanted = VnniTiles.CpuHasVnni && Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") != "0";
         Assert.Equal(wanted, VnniTiles.Available);
+        Assert.Equal(VnniDecode.CpuSupports && wanted, VnniDecode.Available);
     }
 
     // ---- quantizer ----------------------------------------------------------------------------------------------
