@@ -145,7 +145,7 @@ public static unsafe partial class DotQ4_0Q8_0
             var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
             for (int g = 0; g < nb; g += G, x += G * Q4)
             {
-                IntDotAvx2.PrefetchAhead(x, 3);
+                IntDotAvx2.PrefetchAheadL2(x, 3);
                 (IntDotAvx2.Halves8(x, Q4, G) * Vector256.Load(da + g)).Store(d + g);
                 sbyte* y = aq + 32 * g;
                 var c = IntDotAvx2.Reduce4(Pair(x, y, mask), Pair(x + 2 * Q4, y + 32, mask), Pair(x + 4 * Q4, y + 128, mask), Pair(x + 6 * Q4, y + 160, mask));

@@ -138,8 +138,8 @@ public static unsafe partial class DotQ4_0Q8_0
             var high4 = HighQs4;
             for (int g = 0; g < nb; g += G, x0 += G * Q4, x1 += G * Q4)
             {
-                IntDotAvx2.PrefetchAhead(x0, 3);
-                IntDotAvx2.PrefetchAhead(x1, 3);
+                IntDotAvx2.PrefetchAheadL2(x0, 3);
+                IntDotAvx2.PrefetchAheadL2(x1, 3);
                 sbyte* y = aq + 32 * g;
                 var y0 = Vector512.Load(y);
                 var y1 = Vector512.Load(y + 64);

@@ -12,7 +12,7 @@
 //   The activation is prepared once per call: its int8s regrouped per four blocks (the four blocks' first 16
 //   bytes, then their last 16: the partners of the low and the high nibbles), its fp32 scales, and 8·Σ q_a per
 //   block, the "− 8" of every weight, subtracted from each block's int32 sum instead of per int16 pair.
-//   Row kernels prefetch the weights a page ahead (IntDotAvx2.PrefetchAhead).
+//   Row kernels prefetch the weights into L2 two pages ahead (IntDotAvx2.PrefetchAheadL2).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -43,22 +43,35 @@ internal static unsafe class IntDotAvx2
     public static Vector256<int> GroupOffsets(int stride, int count) =>
         Vector256.Min(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - 1)) * Vector256.Create(stride);
 
-    /// <summary>How far ahead of a decode row kernel's reads its prefetches go: two pages.</summary>
-    public const int PrefetchDistance = 8192;
-
-    /// <summary>Prefetches `lines` cache lines into L2, PrefetchDistance past p. The decode row kernels call it once
-    /// per block group: the hardware prefetchers stop at page boundaries, and these compute-heavy streams lose from
-    /// their restarts. Into L2 (prefetcht1) two pages ahead, not into L1 one page ahead: the L1 has few miss buffers,
-    /// and with them busy the stream from DRAM stalled (Q4_0 decode, 32000×2048 from DRAM, one thread: 18–20 → 23–25
-    /// GB/s; tinyllama Q4_0 tg 24.5 → 32.5 t/s at one thread, 40 → 50 at two). Prefetches never fault, so running past
-    /// the tensor is harmless.</summary>
+    /// <summary>Prefetches `lines` cache lines starting a page (4 KiB) past p. The K-quant decode row kernels call it
+    /// once per super-block: the hardware prefetchers stop at page boundaries, and these compute-heavy streams lose
+    /// from their restarts (Q4_K_M tg +5% at two threads). Prefetches never fault, so running past the tensor is
+    /// harmless.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PrefetchAhead(byte* p, [ConstantExpected(Min = 1, Max = 4)] int lines)
     {
-        X86.Sse.Prefetch1(p + PrefetchDistance);
-        if (lines > 1) X86.Sse.Prefetch1(p + PrefetchDistance + 64);
-        if (lines > 2) X86.Sse.Prefetch1(p + PrefetchDistance + 128);
-        if (lines > 3) X86.Sse.Prefetch1(p + PrefetchDistance + 192);
+        const int Ahead = 4096;
+        X86.Sse.Prefetch0(p + Ahead);
+        if (lines > 1) X86.Sse.Prefetch0(p + Ahead + 64);
+        if (lines > 2) X86.Sse.Prefetch0(p + Ahead + 128);
+        if (lines > 3) X86.Sse.Prefetch0(p + Ahead + 192);
+    }
+
+    /// <summary>How far ahead of its reads the Q4_0 decode prefetches into L2: two pages.</summary>
+    public const int L2PrefetchDistance = 8192;
+
+    /// <summary>Prefetches `lines` cache lines into L2 (prefetcht1), L2PrefetchDistance past p: PrefetchAhead for the
+    /// Q4_0 decode row kernels, whose streams go faster than the K-quants'. Into L1 one page ahead they left its few
+    /// miss buffers busy and the stream from DRAM stalled; into L2 two pages ahead, tinyllama Q4_0 tg at two threads
+    /// went 44–46 → 50–51 t/s with the intrinsic row kernel (with the emitted one 32000×2048 from DRAM, one thread,
+    /// 18–20 → 23–25 GB/s). The K-quant kernels lost 3–4% at one thread this way, so they keep PrefetchAhead.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchAheadL2(byte* p, [ConstantExpected(Min = 1, Max = 4)] int lines)
+    {
+        X86.Sse.Prefetch1(p + L2PrefetchDistance);
+        if (lines > 1) X86.Sse.Prefetch1(p + L2PrefetchDistance + 64);
+        if (lines > 2) X86.Sse.Prefetch1(p + L2PrefetchDistance + 128);
+        if (lines > 3) X86.Sse.Prefetch1(p + L2PrefetchDistance + 192);
     }
 
     /// <summary>The 4 bytes at p + k·stride of blocks k &lt; 8 (k clamped to count − 1, so a short group never reads

@@ -133,7 +133,7 @@ internal static unsafe class VnniDecode
         {
             Gpr x = h == 0 ? X0 : X1;
             int a0 = 8 * h, a1 = a0 + 1, n0 = a0 + 2, n1 = a0 + 3, t = a0 + 4, s0 = a0 + 5, s1 = a0 + 6, sc = a0 + 7;
-            for (int line = 0; line < 3; line++) e.PrefetchL2(new Mem(x, IntDotAvx2.PrefetchDistance + 64 * line));
+            for (int line = 0; line < 3; line++) e.PrefetchL2(new Mem(x, IntDotAvx2.L2PrefetchDistance + 64 * line));
             e.LoadInt(a0, new Mem(x));
             e.LoadInt(a1, new Mem(x, 64));
             e.Move(n0, C + IndexLow);
