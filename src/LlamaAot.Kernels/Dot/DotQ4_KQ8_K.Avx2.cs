@@ -167,21 +167,22 @@ public static unsafe partial class DotQ4_KQ8_K
     /// the vector helpers after them become calls.</summary>
     private static Vector256<int> BlockwiseDecodeParts4(BlockQ4_K* x, BlockQ8_K* y, Vector128<short>* sums, int k, int count)
     {
-        var h0 = count > 0 ? Part(x, y, sums, k) : Vector128<int>.Zero;
-        var h1 = count > 1 ? Part(x, y, sums, k + 1) : Vector128<int>.Zero;
-        var h2 = count > 2 ? Part(x, y, sums, k + 2) : Vector128<int>.Zero;
-        var h3 = count > 3 ? Part(x, y, sums, k + 3) : Vector128<int>.Zero;
+        var h0 = count > 0 ? DecodePart(x, y, sums, k) : Vector128<int>.Zero;
+        var h1 = count > 1 ? DecodePart(x, y, sums, k + 1) : Vector128<int>.Zero;
+        var h2 = count > 2 ? DecodePart(x, y, sums, k + 2) : Vector128<int>.Zero;
+        var h3 = count > 3 ? DecodePart(x, y, sums, k + 3) : Vector128<int>.Zero;
         return X86.Avx2.HorizontalAdd(Vector256.Create(h0, h1), Vector256.Create(h2, h3));
+    }
 
-        // (lanes 0+4 + lanes 1+5, lanes 2+6 + lanes 3+7, mins 0+1, mins 2+3) of super-block j.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector128<int> Part(BlockQ4_K* x, BlockQ8_K* y, Vector128<short>* sums, int j)
-        {
-            IntDotAvx2.PrefetchAhead((byte*)(x + j), 3);   // 144-byte blocks
-            var sm = KQuantAvx2.ScalesAndMins(x[j].Scales);
-            var lanes = LanesAvx2(x + j, y + j, sm);
-            return Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(sm, sums[j]));
-        }
+    /// <summary>(lanes 0+4 + lanes 1+5, lanes 2+6 + lanes 3+7, mins 0+1, mins 2+3) of super-block j: sumi is the sum
+    /// of the first two, summ of the last two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> DecodePart(BlockQ4_K* x, BlockQ8_K* y, Vector128<short>* sums, int j)
+    {
+        IntDotAvx2.PrefetchAhead((byte*)(x + j), 3);   // 144-byte blocks
+        var sm = KQuantAvx2.ScalesAndMins(x[j].Scales);
+        var lanes = LanesAvx2(x + j, y + j, sm);
+        return Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), MinsAvx2(sm, sums[j]));
     }
 
     /// <summary>The spec's two chains over super-blocks g .. g + count − 1 (count ≤ 8; parts past count are zero),

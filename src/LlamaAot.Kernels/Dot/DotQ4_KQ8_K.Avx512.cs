@@ -44,16 +44,71 @@ public static unsafe partial class DotQ4_KQ8_K
         else GemmAvx2Blockwise(m, start, end);
     }
 
-    /// <summary>GemmAvx512Blockwise with the prompt tiles' groups of eight and four activation rows in emitted VNNI code
-    /// (Jit/VnniTiles.cs) where VnniTiles.Available.</summary>
+    /// <summary>GemmAvx512Blockwise with emitted code where it is in place: decode through VnniBlockwiseDecode
+    /// (Jit/VnniDecode.cs), the prompt tiles' groups of eight and four activation rows in VNNI code (Jit/VnniTiles.cs).</summary>
     public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
     {
+        if (m->Batch == 1 && VnniDecode.Available && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ4_K.QK <= DecodeMaxBlocks)
+        {
+            VnniBlockwiseDecode(m, start, end);
+            return;
+        }
         if (m->Batch > 1 && VnniTiles.Available && m->Cols / BlockQ4_K.QK <= TileMaxBlocks && m->RowBytes <= int.MaxValue / 16)
         {
             IntGemm.Tiled(m, start, end, 16, &Avx512VnniTile16, &ActivationTerms, VnniTiles.Q4_KTermsPerBlock / 8 * (m->Cols / BlockQ4_K.QK),
                 0, null, &Avx2Blockwise);
         }
         else GemmAvx512Blockwise(m, start, end);
+    }
+
+    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2Blockwise: per row, the emitted kernel
+    /// (Jit/VnniDecode.cs) writes the (sumi, summ) pairs and the (d_w·d_a, dmin_w·d_a) pairs of its super-blocks in
+    /// groups of four, DecodePart the last nb mod 4, and the spec's two chains run over them in order as lanes 0 and 1
+    /// of one xmm. The activation's parts (its sub-block sums widened to int32, d_a twice) are formed once per call.
+    /// Callers check VnniDecode.Available, Avx2, Fma and nb ≤ DecodeMaxBlocks.</summary>
+    [SkipLocalsInit]   // every buffer is written before it is read
+    private static void VnniBlockwiseDecode(MatMulArgs* m, int start, int end)
+    {
+        int nb = m->Cols / BlockQ4_K.QK, groups = nb / 4;
+        var y = (BlockQ8_K*)m->Act;
+        var sums = stackalloc Vector128<short>[nb];
+        int* wide = stackalloc int[8 * nb];
+        float* dpairs = stackalloc float[2 * nb];
+        for (int k = 0; k < nb; k++)
+        {
+            sums[k] = SubBlockSums(y + k);
+            X86.Avx2.ConvertToVector256Int32(sums[k]).Store(wide + 8 * k);
+            dpairs[2 * k] = dpairs[2 * k + 1] = y[k].D;
+        }
+        float* terms = stackalloc float[2 * nb];
+        float* scales = stackalloc float[2 * nb];
+        byte* raw = stackalloc byte[64 * nb + 63];   // the kernel's unpacked scales, 64 bytes per super-block
+        byte* scratch = IntDotAvx512.Align64(raw);
+        for (int r = start; r < end; r++)
+        {
+            var x = (BlockQ4_K*)(m->W + r * m->RowBytes);
+            if (groups > 0)
+            {
+                var args = new Q4_KDecodeArgs
+                {
+                    X = (byte*)x, Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales, Scratch = scratch,
+                };
+                VnniDecode.Q4_KTerms(&args);
+            }
+            for (int k = 4 * groups; k < nb; k++)
+            {
+                var h = DecodePart(x, y, sums, k);
+                terms[2 * k] = h.GetElement(0) + h.GetElement(1);
+                terms[2 * k + 1] = h.GetElement(2) + h.GetElement(3);
+                var dd = WidenScales(x + k) * Vector128.Create(y[k].D);
+                scales[2 * k] = dd.ToScalar();
+                scales[2 * k + 1] = dd.GetElement(1);
+            }
+            var v = Vector128<float>.Zero;   // (acc, accm, 0, 0)
+            for (int k = 0; k < nb; k++)
+                v = Fma.MultiplyAdd(Sse2.LoadScalarVector128((double*)(terms + 2 * k)).AsSingle(), Sse2.LoadScalarVector128((double*)(scales + 2 * k)).AsSingle(), v);
+            m->Y[r] = v.ToScalar() - v.GetElement(1);
+        }
     }
 
     /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16 (Q4_KTileArgs.Terms): for activation rows

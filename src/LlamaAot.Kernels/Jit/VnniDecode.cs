@@ -1,15 +1,18 @@
-// The Q4_0 decode row kernel (DotQ4_0Q8_0.Decode.cs's IQ4_0DecodeRows: the blockwise terms of a row pair, eight blocks
-// of each row a step) emitted as machine code, for the instructions .NET 9 cannot reach: AVX-512 VNNI's vpdpbusd,
-// GFNI's vgf2p8affineqb and F16C's vcvtph2ps. Per row and group of eight blocks (144 bytes):
+// Decode (batch 1) row kernels emitted as machine code, for the instructions .NET 9 cannot reach: AVX-512 VNNI's
+// vpdpbusd and vpdpwssd, GFNI's vgf2p8affineqb and F16C's vcvtph2ps. Both leave per-block terms whose integers and
+// float operations are the intrinsic kernels', so their results are bit-identical to those and to the Reference.
+//   Q4_0 (DotQ4_0Q8_0.Decode.cs's IQ4_0DecodeRows: the blockwise terms of a row pair). Per row and group of eight
+//   blocks (144 bytes):
 //   - two 64-byte loads and one vpermi2b put blocks 0..3's sixteen nibble bytes in the four 128-bit quarters of a
 //     zmm, a second vpermi2b (its second table read from x + 80) those of blocks 4..7, a third the eight fp16 scales;
 //   - low nibbles by vpandd, high nibbles by one vgf2p8affineqb (a per-byte shift right by four), and each nibble
 //     vector meets the prepared activation's matching bytes in one vpdpbusd: a block's four int32 lanes then sum its
 //     32 products n·q_a, exactly (the intrinsic kernel needs vpmaddubsw, vpaddw and vpmaddwd for the same sums);
 //   - the scales go to fp32 by vcvtph2ps (exact, as Fp16.ToFloat) and are multiplied by the activation's d_a.
-// The two rows' four sum vectors meet in one transpose-and-add tree, so one zmm holds both rows' eight block sums
-// (vpermd puts them in block order), "− 8·Σq_a" is subtracted, and they go to fp32. The integers and the float
-// operations are the intrinsic kernel's, so the terms are bit-identical to it and to ReferenceBlockwise.
+//   The two rows' four sum vectors meet in one transpose-and-add tree, so one zmm holds both rows' eight block sums
+//   (vpermd puts them in block order); "− 8·Σq_a" is subtracted and they go to fp32. Against the intrinsic row kernel:
+//   512×2048 from L2, one thread, 18–19 → 25–26 GB/s.
+//   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -36,9 +39,29 @@ internal unsafe struct DecodeTermsArgs
     public byte* Constants;
 }
 
+/// <summary>One call of the emitted Q4_K decode kernel: Groups groups of four super-blocks of one weight row.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Q4_KDecodeArgs
+{
+    public byte* X;
+    public long Groups;
+    /// <summary>The activation's Q8_K blocks, as they are.</summary>
+    public byte* Act;
+    /// <summary>Per super-block the activation's eight 32-element sums (int32, SubBlockSums widened).</summary>
+    public int* Sums;
+    /// <summary>Per super-block its d_a twice.</summary>
+    public float* DPairs;
+    /// <summary>Out: per super-block (float(sumi), float(summ)) and (fp32(d_w)·d_a, fp32(dmin_w)·d_a).</summary>
+    public float* Terms, Scales;
+    /// <summary>4·Groups·64 bytes, 64-byte aligned, the kernel's own.</summary>
+    public byte* Scratch;
+    public byte* Constants;
+}
+
 internal static unsafe class VnniDecode
 {
     private static readonly delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void> Q4_0Kernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly byte* Constants;
 
     static VnniDecode()
@@ -46,10 +69,11 @@ internal static unsafe class VnniDecode
         if (!CpuSupports || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         var constants = (byte*)NativeMemory.AlignedAlloc(ConstantVectors * 64, 64);   // lives as long as the process
         WriteConstants(constants);
-        void* code = ExecutableMemory.Load(EmitQ4_0());
-        if (code == null) return;
+        void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K());
+        if (q40 == null || q4k == null) return;
         Constants = constants;
-        Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)code;
+        Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
+        Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
     }
 
     /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ), VBMI (vpermi2b),
@@ -68,16 +92,25 @@ internal static unsafe class VnniDecode
     /// us map the code.</summary>
     public static bool Available => Q4_0Kernel != null;
 
-    /// <summary>Runs the emitted kernel (callers check Available; Constants is filled in here).</summary>
+    /// <summary>Runs the emitted Q4_0 kernel (callers check Available; Constants is filled in here).</summary>
     public static void Q4_0Terms(DecodeTermsArgs* args)
     {
         args->Constants = Constants;
         Q4_0Kernel(args);
     }
 
+    /// <summary>Runs the emitted Q4_K kernel (callers check Available and that Groups ≥ 1).</summary>
+    public static void Q4_KTerms(Q4_KDecodeArgs* args)
+    {
+        args->Constants = Constants;
+        Q4_KKernel(args);
+    }
+
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
-    private const int IndexLow = 0, IndexHigh = 1, IndexScales = 2, Order = 3, Mask = 4, ShiftMatrix = 5, ConstantVectors = 6;
+    private const int IndexLow = 0, IndexHigh = 1, IndexScales = 2, Order = 3, Mask = 4, ShiftMatrix = 5;
+    // Q4_K: vpshufb indices and masks unpacking the 6-bit scales and mins (ScaleUnpack).
+    private const int ScalesLow = 6, ScalesHigh = 7, KeepLow = 8, KeepMinHigh = 9, KeepTopBits = 10, ConstantVectors = 11;
 
     internal static void WriteConstants(byte* c)
     {
@@ -100,6 +133,144 @@ internal static unsafe class VnniDecode
         // Output bit i (0..3) of each byte is input bit 4 + i: matrix byte 7 − i holds 1 << (4 + i).
         var matrix = (ulong*)(c + 64 * ShiftMatrix);
         for (int i = 0; i < 8; i++) matrix[i] = 0x1020408000000000UL;
+
+        // The 16 bytes at a Q4_K block: d, dmin, then the packed scale bytes u0..u11 at 4..15. Bytes 0..15 of the
+        // unpacked vector are sc0..sc7, m0..m7 (get_scale_min_k4): sc_j = u_j & 63 and m_j = u_{j+4} & 63 for j < 4;
+        // sc_j = (u_{j+4} & 15) | (u_{j−4} >> 6) << 4 and m_j = (u_{j+4} >> 4) | (u_j >> 6) << 4 for j ≥ 4.
+        for (int i = 0; i < 64; i++)
+        {
+            int b = i % 16, quarter = b / 4, k = b % 4;
+            c[64 * ScalesLow + i] = (byte)(4 + quarter switch { 0 => k, 1 => 8 + k, 2 => 4 + k, _ => 8 + k });
+            c[64 * ScalesHigh + i] = quarter switch { 1 => (byte)(4 + k), 3 => (byte)(8 + k), _ => 0x80 };
+            c[64 * KeepLow + i] = quarter switch { 0 or 2 => 63, 1 => 15, _ => 0 };
+            c[64 * KeepMinHigh + i] = (byte)(quarter == 3 ? 15 : 0);
+            c[64 * KeepTopBits + i] = (byte)(quarter is 1 or 3 ? 0x30 : 0);
+        }
+    }
+
+    /// <summary>The Q4_K kernel; System V ABI, argument a Q4_KDecodeArgs*. Per super-block of the row: its scales and
+    /// mins unpacked (ScaleUnpack) and widened to int32 in the scratch; per 32 quants of the block (low or high
+    /// nibbles of 32 bytes, all of one sub-block s) one ymm vpdpbusd against the activation's 32 bytes of sub-block s
+    /// (int32 lanes of four products), then vpdpwssd with sc_s broadcast from the scratch adds sc_s·lanes to the
+    /// block's sumi lanes (the lanes are below 2^15, so the int32 is its own int16); summ's lanes are one vpdpwssd of
+    /// the eight mins and the activation's sub-block sums. Every four super-blocks, one transpose-and-add tree turns
+    /// the eight lane vectors into (sumi, summ) pairs, and their d and dmin are converted by vcvtph2ps.</summary>
+    internal static byte[] EmitQ4_K()
+    {
+        const Gpr X = Gpr.Rsi, Scratch = Gpr.Rdx, Sums = Gpr.R9, DPairs = Gpr.R10, Terms = Gpr.R11, Scales = Gpr.Rax;
+        const int BlockBytes = 144, ActBytes = 292;
+        // ymm 0..4: quants, low and high nibbles, two lane sums; 8 + 2k, 9 + 2k: super-block k's sumi and summ lanes;
+        // xmm 16..19: the scale unpack; 20..26: the constants; xmm 28 + k: super-block k's first 16 bytes.
+        const int Q = 0, Lo = 1, Hi = 2, PLo = 3, PHi = 4, Lanes = 8, U = 16, Mins = 18, C = 20, Head = 28;
+        var e = new X86Emitter();
+        e.Load(Gpr.Rax, new Mem(Args, 64));
+        e.LoadInt(C + 0, new Mem(Gpr.Rax, 64 * Mask));
+        e.LoadInt(C + 1, new Mem(Gpr.Rax, 64 * ShiftMatrix));
+        for (int i = 0; i < 5; i++) e.LoadInt(C + 2 + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
+        e.Load(X, new Mem(Args, 0));
+        e.Load(Count, new Mem(Args, 8));
+        e.Load(Scratch, new Mem(Args, 56));
+
+        // First pass, one super-block a step: the scales and mins unpacked (ScaleUnpack) and widened to int32 in the
+        // scratch, 64 bytes per super-block. The main pass reads them back as broadcasts long after these stores:
+        // read right after its own store, a broadcast waited for it (store forwarding does not serve it), which cost
+        // a quarter of the kernel's speed. r8..r10 (the main pass's Act, Sums, DPairs) are its pointers and count.
+        e.Lea(Gpr.R10, new Mem(Count, 0, Count, 2));
+        e.Add(Gpr.R10, Count);   // 4·Groups super-blocks
+        e.Lea(Gpr.R8, new Mem(X));
+        e.Lea(Gpr.R9, new Mem(Scratch));
+        int unpack = e.Position;
+        e.LoadInt(U + 3, new Mem(Gpr.R8), 128);
+        e.ShuffleBytes(U, U + 3, C + 2, 128);
+        e.ShuffleBytes(U + 1, U + 3, C + 3, 128);
+        e.ShiftRightWords(U + 2, U, 4, 128);
+        e.And(U + 2, U + 2, C + 5, 128);
+        e.And(U, U, C + 4, 128);
+        e.Or(U, U, U + 2, 128);
+        e.ShiftRightWords(U + 1, U + 1, 2, 128);
+        e.And(U + 1, U + 1, C + 6, 128);
+        e.Or(U, U, U + 1, 128);
+        e.ZeroExtendBytesToInt32(U + 3, U);
+        e.StoreFloat(new Mem(Gpr.R9), U + 3);
+        e.Add(Gpr.R8, BlockBytes);
+        e.Add(Gpr.R9, 64);
+        e.Sub(Gpr.R10, 1);
+        e.JumpIfNotZero(unpack);
+        e.Load(Act, new Mem(Args, 16));
+        e.Load(Sums, new Mem(Args, 24));
+        e.Load(DPairs, new Mem(Args, 32));
+        e.Load(Terms, new Mem(Args, 40));
+        e.Load(Scales, new Mem(Args, 48));
+
+        int loop = e.Position;
+        for (int k = 0; k < 4; k++)
+        {
+            var x = new Mem(X, BlockBytes * k);
+            var a = new Mem(Act, ActBytes * k + 4);
+            var scratch = new Mem(Scratch, 64 * k);
+            // Into L2 a page ahead (tinyllama Q4_K_M tg at two threads: 45 t/s prefetching into L1, 49–51 into L2;
+            // two pages ahead, or prefetching in the first pass, measured no better).
+            for (int line = 0; line < 3; line++) e.PrefetchL2(x + (4096 + 64 * line));
+            e.LoadInt(Head + k, x, 128);
+            int sumi = Lanes + 2 * k, summ = sumi + 1;
+            e.Xor(sumi, sumi, sumi, 256);
+            for (int j = 0; j < 4; j++)
+            {
+                e.LoadInt(Q, x + (16 + 32 * j), 256);
+                e.And(Lo, Q, C + 0, 256);
+                e.GaloisAffine(Hi, Q, C + 1, 0, 256);
+                e.Xor(PLo, PLo, PLo, 256);
+                e.DotBytes(PLo, Lo, a + 64 * j, 256);
+                e.Xor(PHi, PHi, PHi, 256);
+                e.DotBytes(PHi, Hi, a + (64 * j + 32), 256);
+                e.DotWordsBroadcast(sumi, PLo, scratch + 4 * (2 * j), 256);
+                e.DotWordsBroadcast(sumi, PHi, scratch + 4 * (2 * j + 1), 256);
+            }
+            e.LoadInt(Mins, scratch + 32, 256);
+            e.Xor(summ, summ, summ, 256);
+            e.DotWords(summ, Mins, new Mem(Sums, 32 * k), 256);
+        }
+        // Lanes 8..15 (sumi0, summ0, .., summ3) to eight sums in that order: unpack-and-add in dwords, in qwords, then
+        // the two 128-bit halves.
+        for (int p = 0; p < 4; p++)
+        {
+            int v = Lanes + 2 * p, t = 2 * p;
+            e.UnpackLowInt32(t, v, v + 1, 256);
+            e.UnpackHighInt32(t + 1, v, v + 1, 256);
+            e.AddInt(t, t, t + 1, 256);
+        }
+        for (int p = 0; p < 2; p++)
+        {
+            int v = 4 * p, t = 4 * p + 1;
+            e.UnpackLowInt64(t, v, v + 2, 256);
+            e.UnpackHighInt64(t + 2, v, v + 2, 256);
+            e.AddInt(t, t, t + 2, 256);
+        }
+        e.ShuffleHalves256(0, 1, 5, 0b00);
+        e.ShuffleHalves256(2, 1, 5, 0b11);
+        e.AddInt(0, 0, 2, 256);
+        e.IntToFloat(0, 0, 256);
+        e.Store256(new Mem(Terms), 0);
+        // d, dmin of the four super-blocks: the first dword of each head, side by side, to fp32, times d_a.
+        e.UnpackLowInt32(1, Head, Head + 1, 128);
+        e.UnpackLowInt32(2, Head + 2, Head + 3, 128);
+        e.UnpackLowInt64(1, 1, 2, 128);
+        e.HalfToFloat256(1, 1);
+        e.Multiply256(1, 1, new Mem(DPairs));
+        e.Store256(new Mem(Scales), 1);
+
+        e.Add(X, 4 * BlockBytes);
+        e.Add(Act, 4 * ActBytes);
+        e.Add(Sums, 4 * 32);
+        e.Add(DPairs, 32);
+        e.Add(Terms, 32);
+        e.Add(Scales, 32);
+        e.Add(Scratch, 4 * 64);
+        e.Sub(Count, 1);
+        e.JumpIfNotZero(loop);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
     }
 
     // General registers: the weight rows, the group count, the activation, its scales and eights, the outputs and the

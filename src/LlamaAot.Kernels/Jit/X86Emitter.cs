@@ -1,9 +1,10 @@
-// A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs): .NET exposes no
-// intrinsic for AVX-512 VNNI's vpdpbusd, so the loops that need it are emitted as machine code. It knows only the forms
-// those kernels use: 512-bit EVEX instructions (register or [base + index·scale + disp32] operands, 32-bit embedded
-// broadcast, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit
-// displacement, so EVEX's scaled 8-bit displacements never arise. Encodings follow the Intel SDM, volume 2, §2.7
-// (EVEX) and §2.1–2.2 (ModR/M, SIB, REX); X86EmitterTests holds each form's bytes as objdump decodes them.
+// A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs, Jit/VnniDecode.cs):
+// .NET 9 exposes no intrinsic for AVX-512 VNNI's vpdpbusd, GFNI or F16C, so the loops that need them are emitted as
+// machine code. It knows only the forms those kernels use: EVEX instructions of 512, 256 or 128 bits (register or
+// [base + index·scale + disp32] operands, 32-bit embedded broadcast, an 8-bit immediate where the instruction has
+// one, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit displacement,
+// so EVEX's scaled 8-bit displacements never arise. Encodings follow the Intel SDM, volume 2, §2.7 (EVEX) and
+// §2.1–2.2 (ModR/M, SIB, REX); X86EmitterTests holds each form's bytes as objdump decodes them.
 namespace LlamaAot.Kernels.Jit;
 
 internal enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 }
@@ -30,8 +31,10 @@ internal sealed class X86Emitter
     // EVEX.W and the vector length (EVEX.L'L: 256 or 512 bits).
     private const int W0 = 0, W1 = 1, L256 = 1, L512 = 2;
 
+    private static int Length(int bits) => bits switch { 128 => 0, 256 => L256, 512 => L512, _ => throw new ArgumentOutOfRangeException(nameof(bits)) };
+
     /// <summary>vmovdqu32 zmm, m512.</summary>
-    public void LoadInt(int zmm, Mem m) => Evex(Map0F, PF3, zmm, 0, m, false, 0x6F);
+    public void LoadInt(int zmm, Mem m, int bits = 512) => Evex(Map0F, PF3, zmm, 0, m, false, 0x6F, W0, Length(bits));
 
     /// <summary>vmovups zmm, m512.</summary>
     public void LoadFloat(int zmm, Mem m) => Evex(Map0F, NoPrefix, zmm, 0, m, false, 0x10);
@@ -50,10 +53,13 @@ internal sealed class X86Emitter
     public void DotWords(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0x52);
 
     /// <summary>vpdpwssd acc, a, m32bcst.</summary>
-    public void DotWordsBroadcast(int acc, int a, Mem m) => Evex(Map0F38, P66, acc, a, m, true, 0x52);
+    public void DotWordsBroadcast(int acc, int a, Mem m, int bits = 512) => Evex(Map0F38, P66, acc, a, m, true, 0x52, W0, Length(bits));
+
+    /// <summary>vpdpwssd acc, a, m.</summary>
+    public void DotWords(int acc, int a, Mem m, int bits = 512) => Evex(Map0F38, P66, acc, a, m, false, 0x52, W0, Length(bits));
 
     /// <summary>vcvtdq2ps dst, src.</summary>
-    public void IntToFloat(int dst, int src) => Evex(Map0F, NoPrefix, dst, 0, src, 0x5B);
+    public void IntToFloat(int dst, int src, int bits = 512) => Evex(Map0F, NoPrefix, dst, 0, src, 0x5B, W0, Length(bits));
 
     /// <summary>vmulps dst, a, m32bcst.</summary>
     public void MultiplyBroadcast(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, true, 0x59);
@@ -65,7 +71,7 @@ internal sealed class X86Emitter
     public void FusedMultiplyAdd(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0xB8);
 
     /// <summary>vpxord dst, a, b.</summary>
-    public void Xor(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xEF);
+    public void Xor(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xEF, W0, Length(bits));
 
     /// <summary>vmovdqa32 dst, src.</summary>
     public void Move(int dst, int src) => Evex(Map0F, P66, dst, 0, src, 0x6F);
@@ -80,29 +86,48 @@ internal sealed class X86Emitter
     public void PermuteInt32(int dst, int index, int src) => Evex(Map0F38, P66, dst, index, src, 0x36);
 
     /// <summary>vpandd dst, a, b.</summary>
-    public void And(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xDB);
+    public void And(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xDB, W0, Length(bits));
+
+    /// <summary>vpord dst, a, b.</summary>
+    public void Or(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xEB, W0, Length(bits));
+
+    /// <summary>vpshufb dst, a, b: within each 128-bit lane, byte i is a's byte b[i] &amp; 15, or 0 where b[i] has its
+    /// top bit set.</summary>
+    public void ShuffleBytes(int dst, int a, int b, int bits = 512) => Evex(Map0F38, P66, dst, a, b, 0x00, W0, Length(bits));
+
+    /// <summary>vpsrlw dst, src, imm8.</summary>
+    public void ShiftRightWords(int dst, int src, byte imm, int bits = 512) => Evex(Map0F, P66, 2, dst, src, 0x71, W0, Length(bits), imm);
+
+    /// <summary>vpmovzxbd zmm, xmm: sixteen bytes zero-extended to int32.</summary>
+    public void ZeroExtendBytesToInt32(int zmm, int xmm) => Evex(Map0F38, P66, zmm, 0, xmm, 0x31);
+
+    /// <summary>vshufi32x4 ymm, a, b, imm8: the low 128 bits from a's half imm bit 0, the high from b's half imm bit 1.</summary>
+    public void ShuffleHalves256(int dst, int a, int b, byte imm) => Evex(Map0F3A, P66, dst, a, b, 0x43, W0, L256, imm);
 
     /// <summary>vgf2p8affineqb dst, x, matrix, imm8: each byte of x times the 8×8 bit matrix (the qword of matrix
     /// in its lane) over GF(2), xor imm8 (GFNI).</summary>
-    public void GaloisAffine(int dst, int x, int matrix, byte imm) => Evex(Map0F3A, P66, dst, x, matrix, 0xCE, W1, L512, imm);
+    public void GaloisAffine(int dst, int x, int matrix, byte imm, int bits = 512) => Evex(Map0F3A, P66, dst, x, matrix, 0xCE, W1, Length(bits), imm);
 
     /// <summary>vpdpbusd acc, u, s: each int32 lane of acc += Σ of its four unsigned bytes of u times those of s.</summary>
     public void DotBytes(int acc, int u, int s) => Evex(Map0F38, P66, acc, u, s, 0x50);
 
+    /// <summary>vpdpbusd acc, u, m.</summary>
+    public void DotBytes(int acc, int u, Mem s, int bits = 512) => Evex(Map0F38, P66, acc, u, s, false, 0x50, W0, Length(bits));
+
     /// <summary>vpunpckldq dst, a, b.</summary>
-    public void UnpackLowInt32(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x62);
+    public void UnpackLowInt32(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0x62, W0, Length(bits));
 
     /// <summary>vpunpckhdq dst, a, b.</summary>
-    public void UnpackHighInt32(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6A);
+    public void UnpackHighInt32(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0x6A, W0, Length(bits));
 
     /// <summary>vpunpcklqdq dst, a, b.</summary>
-    public void UnpackLowInt64(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6C, W1);
+    public void UnpackLowInt64(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0x6C, W1, Length(bits));
 
     /// <summary>vpunpckhqdq dst, a, b.</summary>
-    public void UnpackHighInt64(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0x6D, W1);
+    public void UnpackHighInt64(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0x6D, W1, Length(bits));
 
     /// <summary>vpaddd dst, a, b.</summary>
-    public void AddInt(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xFE);
+    public void AddInt(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xFE, W0, Length(bits));
 
     /// <summary>vpsubd dst, a, b.</summary>
     public void SubtractInt(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xFA);
