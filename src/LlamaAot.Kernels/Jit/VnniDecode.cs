@@ -1,5 +1,5 @@
 // Decode (batch 1) row kernels emitted as machine code, for the instructions .NET 9 cannot reach: AVX-512 VNNI's
-// vpdpbusd and vpdpwssd, GFNI's vgf2p8affineqb and F16C's vcvtph2ps. Both leave per-block terms whose integers and
+// vpdpbusd and vpdpwssd, GFNI's vgf2p8affineqb and vcvtph2ps (.NET has no fp16 conversion intrinsic). Both leave per-block terms whose integers and
 // float operations are the intrinsic kernels', so their results are bit-identical to those and to the Reference.
 //   Q4_0 (DotQ4_0Q8_0.Decode.cs's IQ4_0DecodeRows: the blockwise terms of a row pair). Per row and group of eight
 //   blocks (144 bytes):
@@ -76,19 +76,19 @@ internal static unsafe class VnniDecode
         Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
     }
 
-    /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ), VBMI (vpermi2b),
-    /// VNNI, GFNI and F16C (CPUID.(EAX=7, ECX=0):ECX bits 1, 11 and 8; CPUID.1:ECX bit 29).</summary>
+    /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ; vcvtph2ps in its
+    /// EVEX form is F + VL), VBMI (vpermi2b), VNNI and GFNI (CPUID.(EAX=7, ECX=0):ECX bits 1, 11 and 8).</summary>
     public static bool CpuSupports
     {
         get
         {
             if (!Avx512F.IsSupported || !Avx512BW.IsSupported || !Avx512DQ.IsSupported || !Avx512F.VL.IsSupported) return false;
-            int ecx7 = X86Base.CpuId(7, 0).Ecx, ecx1 = X86Base.CpuId(1, 0).Ecx;
-            return (ecx7 & (1 << 1)) != 0 && (ecx7 & (1 << 11)) != 0 && (ecx7 & (1 << 8)) != 0 && (ecx1 & (1 << 29)) != 0;
+            int ecx = X86Base.CpuId(7, 0).Ecx;
+            return (ecx & (1 << 1)) != 0 && (ecx & (1 << 11)) != 0 && (ecx & (1 << 8)) != 0;
         }
     }
 
-    /// <summary>The emitted kernel is in place: the CPU has what it needs, LLAMA_AOT_VNNI is not 0 and the system let
+    /// <summary>The emitted kernels are in place: the CPU has what they need, LLAMA_AOT_VNNI is not 0 and the system let
     /// us map the code.</summary>
     public static bool Available => Q4_0Kernel != null;
 
@@ -109,7 +109,7 @@ internal static unsafe class VnniDecode
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
     private const int IndexLow = 0, IndexHigh = 1, IndexScales = 2, Order = 3, Mask = 4, ShiftMatrix = 5;
-    // Q4_K: vpshufb indices and masks unpacking the 6-bit scales and mins (ScaleUnpack).
+    // Q4_K: vpshufb indices and masks unpacking the 6-bit scales and mins.
     private const int ScalesLow = 6, ScalesHigh = 7, KeepLow = 8, KeepMinHigh = 9, KeepTopBits = 10, ConstantVectors = 11;
 
     internal static void WriteConstants(byte* c)
@@ -149,7 +149,7 @@ internal static unsafe class VnniDecode
     }
 
     /// <summary>The Q4_K kernel; System V ABI, argument a Q4_KDecodeArgs*. Per super-block of the row: its scales and
-    /// mins unpacked (ScaleUnpack) and widened to int32 in the scratch; per 32 quants of the block (low or high
+    /// mins unpacked (get_scale_min_k4, by vpshufb, shifts and masks) and widened to int32 in the scratch; per 32 quants of the block (low or high
     /// nibbles of 32 bytes, all of one sub-block s) one ymm vpdpbusd against the activation's 32 bytes of sub-block s
     /// (int32 lanes of four products), then vpdpwssd with sc_s broadcast from the scratch adds sc_s·lanes to the
     /// block's sumi lanes (the lanes are below 2^15, so the int32 is its own int16); summ's lanes are one vpdpwssd of
@@ -160,7 +160,8 @@ internal static unsafe class VnniDecode
         const Gpr X = Gpr.Rsi, Scratch = Gpr.Rdx, Sums = Gpr.R9, DPairs = Gpr.R10, Terms = Gpr.R11, Scales = Gpr.Rax;
         const int BlockBytes = 144, ActBytes = 292;
         // ymm 0..4: quants, low and high nibbles, two lane sums; 8 + 2k, 9 + 2k: super-block k's sumi and summ lanes;
-        // xmm 16..19: the scale unpack; 20..26: the constants; xmm 28 + k: super-block k's first 16 bytes.
+        // xmm 16..19: the scale unpack (ymm 18 later the mins); 20..26: the constants; xmm 28 + k: super-block k's
+        // first 16 bytes.
         const int Q = 0, Lo = 1, Hi = 2, PLo = 3, PHi = 4, Lanes = 8, U = 16, Mins = 18, C = 20, Head = 28;
         var e = new X86Emitter();
         e.Load(Gpr.Rax, new Mem(Args, 64));
@@ -171,8 +172,9 @@ internal static unsafe class VnniDecode
         e.Load(Count, new Mem(Args, 8));
         e.Load(Scratch, new Mem(Args, 56));
 
-        // First pass, one super-block a step: the scales and mins unpacked (ScaleUnpack) and widened to int32 in the
-        // scratch, 64 bytes per super-block. The main pass reads them back as broadcasts long after these stores:
+        // First pass, one super-block a step: the scales and mins unpacked and widened to int32 in the scratch, 64
+        // bytes per super-block: with T1, T2 the two vpshufb of the block's first 16 bytes (WriteConstants),
+        // (T1 & KeepLow) | ((T1 >> 4) & KeepMinHigh) | ((T2 >> 2) & KeepTopBits). The main pass reads them back as broadcasts long after these stores:
         // read right after its own store, a broadcast waited for it (store forwarding does not serve it), which cost
         // a quarter of the kernel's speed. r8..r10 (the main pass's Act, Sums, DPairs) are its pointers and count.
         e.Lea(Gpr.R10, new Mem(Count, 0, Count, 2));
@@ -278,7 +280,7 @@ internal static unsafe class VnniDecode
     private const Gpr Args = Gpr.Rdi, X0 = Gpr.Rsi, X1 = Gpr.Rdx, Count = Gpr.Rcx, Act = Gpr.R8, Da = Gpr.R9,
         Eights = Gpr.R10, S = Gpr.R11, D = Gpr.Rax, Next = Gpr.Rdi;
 
-    /// <summary>The kernel; System V ABI, argument a DecodeTermsArgs*.</summary>
+    /// <summary>The Q4_0 kernel; System V ABI, argument a DecodeTermsArgs*.</summary>
     internal static byte[] EmitQ4_0()
     {
         // zmm 8h + 0..7: row h's two loads, nibble vectors, a nibble temporary, two sums and its scales; 16..19: the
@@ -286,7 +288,7 @@ internal static unsafe class VnniDecode
         const int Y = 16, C = 20, E = 26, T = 27;
         var e = new X86Emitter();
         e.Load(Gpr.Rax, new Mem(Args, 72));
-        for (int i = 0; i < ConstantVectors; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
+        for (int i = 0; i <= ShiftMatrix; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
         e.Load(X0, new Mem(Args, 0));
         e.Load(X1, new Mem(Args, 8));
         e.Load(Count, new Mem(Args, 16));
