@@ -23,17 +23,17 @@ internal sealed class X86Emitter
 
     public byte[] ToArray() => [.. _code];
 
-    // ---- 512-bit vector instructions (zmm0..zmm31) ---------------------------------------------------------------
+    // ---- vector instructions (registers 0..31; 512 bits unless a bits argument says 256 or 128) ----------------
 
     // Opcode maps (EVEX.mm) and implied prefixes (EVEX.pp).
     private const int Map0F = 1, Map0F38 = 2, Map0F3A = 3;
     private const int NoPrefix = 0, P66 = 1, PF3 = 2;
-    // EVEX.W and the vector length (EVEX.L'L: 256 or 512 bits).
+    // EVEX.W and the vector length (EVEX.L'L: 128, 256 or 512 bits).
     private const int W0 = 0, W1 = 1, L256 = 1, L512 = 2;
 
     private static int Length(int bits) => bits switch { 128 => 0, 256 => L256, 512 => L512, _ => throw new ArgumentOutOfRangeException(nameof(bits)) };
 
-    /// <summary>vmovdqu32 zmm, m512.</summary>
+    /// <summary>vmovdqu32 zmm (ymm, xmm), m.</summary>
     public void LoadInt(int zmm, Mem m, int bits = 512) => Evex(Map0F, PF3, zmm, 0, m, false, 0x6F, W0, Length(bits));
 
     /// <summary>vmovups zmm, m512.</summary>
