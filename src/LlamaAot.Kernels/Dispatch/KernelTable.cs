@@ -73,7 +73,8 @@ public sealed unsafe class KernelTable
     };
 
     /// <summary>Name of a path with what it adds on this machine, for banners: "avx512+vnni" when the AVX-512 path's
-    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs).</summary>
+    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0 and Q4_K decode kernels too, Jit/VnniDecode.cs,
+    /// where the CPU also has VBMI and GFNI).</summary>
     public static string Describe(KernelIsa isa) => isa == KernelIsa.Avx512 && Jit.VnniTiles.Available ? Name(isa) + "+vnni" : Name(isa);
 
     public static bool TryParse(string name, out KernelIsa isa)
@@ -253,7 +254,8 @@ public sealed unsafe class KernelTable
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
         // The one K-quant exception to the AVX2 kernels above: Q4_K prompts (blockwise order) in 16-row tiles with one
-        // weight row per int32 lane, 2.25x the AVX2 prompt kernel; its dots and decode stay AVX2.
+        // weight row per int32 lane, 2.25x the AVX2 prompt kernel; its dots stay AVX2, and so does its decode unless the
+        // emitted one is in place (Jit/VnniDecode.cs).
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;

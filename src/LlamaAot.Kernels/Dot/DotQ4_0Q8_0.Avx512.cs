@@ -280,16 +280,7 @@ public static unsafe partial class DotQ4_0Q8_0
             // layout, low nibbles then high) and the sixteen rows' fp32 scales.
             byte* buffer = stackalloc byte[TileBlockBytes * nb + 64];
             byte* tile = IntDotAvx512.Align64(buffer);
-            var mask = Vector512.Create((byte)0x0F);
-            for (int k = 0; k < nb; k++)
-            {
-                byte* t = tile + TileBlockBytes * k;
-                IntDotAvx512.RowPieces(w + k * Q4 + 2, rb, out var u0, out var u1, out var u2, out var u3);
-                IntDotAvx512.StorePieces(t, u0 & mask, u1 & mask, u2 & mask, u3 & mask);
-                IntDotAvx512.StorePieces(t + 256, (u0.AsUInt16() >>> 4).AsByte() & mask, (u1.AsUInt16() >>> 4).AsByte() & mask,
-                    (u2.AsUInt16() >>> 4).AsByte() & mask, (u3.AsUInt16() >>> 4).AsByte() & mask);
-                IntDotAvx512.TileScales(w + k * Q4, rb, (float*)(t + 512));
-            }
+            IntDotAvx512.BuildTile<Nibbles>(tile, w, rb, nb, Q4);
             while (b + 4 <= b1)
             {
                 int acts = b + 8 <= b1 ? 8 : 4;
@@ -304,6 +295,21 @@ public static unsafe partial class DotQ4_0Q8_0
 
     /// <summary>Bytes per block of Avx512BlockwiseTile16's unpacked tile: eight nibble vectors and 16 fp32 scales.</summary>
     private const int TileBlockBytes = VnniTiles.TileBlockBytes;
+
+    /// <summary>A Q4_0 block's 16 bytes of sixteen rows as piece vectors: the low nibbles in vectors 0..3, the high
+    /// nibbles in 4..7.</summary>
+    private struct Nibbles : ITilePieces
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(byte* t, byte* q, long rb)
+        {
+            var mask = Vector512.Create((byte)0x0F);
+            IntDotAvx512.RowPieces(q, rb, out var u0, out var u1, out var u2, out var u3);
+            IntDotAvx512.StorePieces(t, u0 & mask, u1 & mask, u2 & mask, u3 & mask);
+            IntDotAvx512.StorePieces(t + 256, (u0.AsUInt16() >>> 4).AsByte() & mask, (u1.AsUInt16() >>> 4).AsByte() & mask,
+                (u2.AsUInt16() >>> 4).AsByte() & mask, (u3.AsUInt16() >>> 4).AsByte() & mask);
+        }
+    }
 
     /// <summary>Activation terms per block and group of eight activation rows (ActivationTerms).</summary>
     private const int TermsPerBlock = VnniTiles.TermsBlockBytes / sizeof(int);

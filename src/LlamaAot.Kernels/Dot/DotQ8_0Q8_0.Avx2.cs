@@ -201,7 +201,7 @@ internal static unsafe class IntGemm
     /// prepare, when given, runs once per block of activation rows, before all its weight tiles, and fills state with
     /// stateInts ints per activation row for the kernel to read; when that would exceed StateBytes the kernel gets
     /// state = null and works without it.</summary>
-    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 256 KiB zero-fill per call
+    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 512 KiB zero-fill per call
     public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
         delegate*<MatMulArgs*, int, int, int*, void> prepare, int stateInts,
         int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)

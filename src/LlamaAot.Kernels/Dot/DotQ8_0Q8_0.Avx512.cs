@@ -25,6 +25,10 @@ internal struct TwoActs : IActRows { public static int Count => 2; }
 internal struct FourActs : IActRows { public static int Count => 4; }
 internal struct EightActs : IActRows { public static int Count => 8; }
 
+/// <summary>How a prompt tile lays out one block of sixteen rows (IntDotAvx512.BuildTile): its eight piece vectors at
+/// t, t + 64, .., t + 448, from the rows' quants at q (rows rb apart).</summary>
+internal unsafe interface ITilePieces { static abstract void Store(byte* t, byte* q, long rb); }
+
 /// <summary>AVX-512 building blocks of the Q8_0/Q4_0 dots; callers check Avx512BW (and Avx2, Fma for the scale
 /// helpers of IntDotAvx2).</summary>
 internal static unsafe class IntDotAvx512
@@ -121,6 +125,20 @@ internal static unsafe class IntDotAvx512
         v1.Store(t + 64);
         v2.Store(t + 128);
         v3.Store(t + 192);
+    }
+
+    /// <summary>Fills a Q4_0 or Q8_0 prompt tile (VnniTiles.TileBlockBytes per block) for the sixteen rows rb apart
+    /// at w: per block k (blockBytes apart in a row; fp16 scale first, quants from byte 2) the eight piece vectors by
+    /// TPieces, then the rows' fp32 scales at byte 512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void BuildTile<TPieces>(byte* tile, byte* w, long rb, int nb, int blockBytes) where TPieces : struct, ITilePieces
+    {
+        for (int k = 0; k < nb; k++)
+        {
+            byte* t = tile + VnniTiles.TileBlockBytes * k;
+            TPieces.Store(t, w + k * blockBytes + 2, rb);
+            TileScales(w + k * blockBytes, rb, (float*)(t + 512));
+        }
     }
 
     /// <summary>The fp16 scales at p of sixteen rows rb apart, as the fp32 vector a prompt tile keeps per block (row i
@@ -315,16 +333,7 @@ public static unsafe partial class DotQ8_0Q8_0
         {
             byte* buffer = stackalloc byte[TileBlockBytes * nb + 64];
             byte* tile = IntDotAvx512.Align64(buffer);
-            var flip = Vector512.Create((byte)0x80);
-            for (int k = 0; k < nb; k++)
-            {
-                byte* t = tile + TileBlockBytes * k;
-                IntDotAvx512.RowPieces(w + k * Q8 + 2, rb, out var u0, out var u1, out var u2, out var u3);
-                IntDotAvx512.StorePieces(t, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
-                IntDotAvx512.RowPieces(w + k * Q8 + 18, rb, out u0, out u1, out u2, out u3);
-                IntDotAvx512.StorePieces(t + 256, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
-                IntDotAvx512.TileScales(w + k * Q8, rb, (float*)(t + 512));
-            }
+            IntDotAvx512.BuildTile<FlippedBytes>(tile, w, rb, nb, Q8);
             var args = new BlockTileArgs { Tile = tile, ActRowBytes = m->ActRowBytes, Blocks = nb, YStrideBytes = m->YStride * sizeof(float) };
             for (; b + 2 <= b1; b += 2)
             {
@@ -336,6 +345,21 @@ public static unsafe partial class DotQ8_0Q8_0
         }
         if (b < b1)
             for (int q = 0; q < 16; q += 4) Avx512Tile4(m, r + q, b, b1, null);
+    }
+
+    /// <summary>A Q8_0 block's 32 bytes of sixteen rows as piece vectors, sign bits flipped (w + 128, vpdpbusd's
+    /// unsigned operand): bytes 0..15 in vectors 0..3, 16..31 in 4..7.</summary>
+    private struct FlippedBytes : ITilePieces
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(byte* t, byte* q, long rb)
+        {
+            var flip = Vector512.Create((byte)0x80);
+            IntDotAvx512.RowPieces(q, rb, out var u0, out var u1, out var u2, out var u3);
+            IntDotAvx512.StorePieces(t, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
+            IntDotAvx512.RowPieces(q + 16, rb, out u0, out u1, out u2, out u3);
+            IntDotAvx512.StorePieces(t + 256, u0 ^ flip, u1 ^ flip, u2 ^ flip, u3 ^ flip);
+        }
     }
 
     /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16: for activation rows b0 + 2p + j (j &lt; 2),

@@ -194,10 +194,7 @@ internal static unsafe class VnniDecode
         e.Or(U, U, U + 1, 128);
         e.ZeroExtendBytesToInt32(U + 3, U);
         e.StoreFloat(new Mem(Gpr.R9), U + 3);
-        e.Add(Gpr.R8, BlockBytes);
-        e.Add(Gpr.R9, 64);
-        e.Sub(Gpr.R10, 1);
-        e.JumpIfNotZero(unpack);
+        e.NextIteration(unpack, Gpr.R10, [(Gpr.R8, BlockBytes), (Gpr.R9, 64)]);
         e.Load(Act, new Mem(Args, 16));
         e.Load(Sums, new Mem(Args, 24));
         e.Load(DPairs, new Mem(Args, 32));
@@ -261,15 +258,8 @@ internal static unsafe class VnniDecode
         e.Multiply256(1, 1, new Mem(DPairs));
         e.Store256(new Mem(Scales), 1);
 
-        e.Add(X, 4 * BlockBytes);
-        e.Add(Act, 4 * ActBytes);
-        e.Add(Sums, 4 * 32);
-        e.Add(DPairs, 32);
-        e.Add(Terms, 32);
-        e.Add(Scales, 32);
-        e.Add(Scratch, 4 * 64);
-        e.Sub(Count, 1);
-        e.JumpIfNotZero(loop);
+        e.NextIteration(loop, Count, [(X, 4 * BlockBytes), (Act, 4 * ActBytes), (Sums, 4 * 32), (DPairs, 32), (Terms, 32), (Scales, 32),
+            (Scratch, 4 * 64)]);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();
@@ -345,15 +335,7 @@ internal static unsafe class VnniDecode
         e.Store256(new Mem(S), T + 4);
         e.StoreUpper256(new Mem(S, 0, Next), T + 4);
 
-        e.Add(X0, 8 * 18);
-        e.Add(X1, 8 * 18);
-        e.Add(Act, 256);
-        e.Add(Da, 32);
-        e.Add(Eights, 32);
-        e.Add(S, 32);
-        e.Add(D, 32);
-        e.Sub(Count, 1);
-        e.JumpIfNotZero(loop);
+        e.NextIteration(loop, Count, [(X0, 8 * 18), (X1, 8 * 18), (Act, 256), (Da, 32), (Eights, 32), (S, 32), (D, 32)]);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();

@@ -293,14 +293,6 @@ internal static unsafe class VnniTiles
     }
 
     /// <summary>The loop's end: every pointer on by one block, and back to loop while blocks remain.</summary>
-    private static void Advance(X86Emitter e, int tableBytes, int termsBytes, int actBytes, int loop)
-    {
-        e.Add(Table, tableBytes);
-        e.Add(Terms, termsBytes);
-        e.Add(Act0, actBytes);
-        e.Add(Act2, actBytes);
-        e.Add(Act3, actBytes);
-        e.Sub(Count, 1);
-        e.JumpIfNotZero(loop);
-    }
+    private static void Advance(X86Emitter e, int tableBytes, int termsBytes, int actBytes, int loop) =>
+        e.NextIteration(loop, Count, [(Table, tableBytes), (Terms, termsBytes), (Act0, actBytes), (Act2, actBytes), (Act3, actBytes)]);
 }

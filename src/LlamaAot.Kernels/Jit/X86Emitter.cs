@@ -215,6 +215,15 @@ internal sealed class X86Emitter
         ModRm(2, m);
     }
 
+    /// <summary>A loop's end: each register on by its step, count down by one, and back to target (a Position taken
+    /// earlier) while count is not zero.</summary>
+    public void NextIteration(int target, Gpr count, params ReadOnlySpan<(Gpr Register, int Step)> steps)
+    {
+        foreach (var (register, step) in steps) Add(register, step);
+        Sub(count, 1);
+        JumpIfNotZero(target);
+    }
+
     /// <summary>jnz to a Position taken earlier.</summary>
     public void JumpIfNotZero(int target)
     {

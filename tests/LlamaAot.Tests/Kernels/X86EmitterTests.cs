@@ -111,6 +111,14 @@ public class X86EmitterTests
     }
 
     [Fact]
+    public void A_loop_end_steps_each_register_counts_down_and_jumps_back()
+    {
+        // add rsi,0x240; add r8,0x22; sub rcx,1 (21 bytes), then jne rel32 back to 0: −27.
+        string hex = Hex(e => e.NextIteration(0, Gpr.Rcx, [(Gpr.Rsi, 0x240), (Gpr.R8, 0x22)]));
+        Assert.Equal("4881c640020000" + "4981c022000000" + "4881e901000000" + "0f85e5ffffff", hex);
+    }
+
+    [Fact]
     public void An_rsp_index_is_refused()
     {
         Assert.Throws<ArgumentException>(() => Hex(e => e.Load(Gpr.Rax, new Mem(Gpr.Rdi, 0, Gpr.Rsp, 1))));
