@@ -26,6 +26,8 @@ public static unsafe partial class FlashAttention
         public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s) =>
             ScoreRows<Avx2Lanes>(keys, stride, q, hd, count, scale, s);
 
+        public static float Scan(float* a, byte* newMax, int count, float m) => ScanRows(a, newMax, count, m);
+
         public static void Exp(float* x, float* y, int n)
         {
             for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i]);

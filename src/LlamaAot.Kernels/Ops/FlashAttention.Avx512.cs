@@ -132,49 +132,51 @@ public static unsafe partial class FlashAttention
         /// <summary>Scores sixteen positions at a time when hd is a multiple of 64: each position's four accumulators
         /// as in DotF32F32.Avx512Zmm, then FloatDotAvx512.Finish's tree run across the sixteen at once — the same
         /// additions on the same pairs ((R0+R2)+(R1+R3); 256-bit halves; 128-bit halves; (t0+t2)+(t1+t3)), with
-        /// shuffles between them — so each score is the single dot's bits.</summary>
+        /// shuffles between them — so each score is the single dot's bits. At hd = 64 (one step of the dot) the query
+        /// stays in four registers, so each position loads only its key.</summary>
         public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s)
         {
             int t = 0;
-            if (hd % FloatDotOrder.Step == 0)
+            if (hd == FloatDotOrder.Step)
             {
-                var vscale = Vector512.Create(scale);
-                // Final lane 4k + m holds position 4m + k (see Sixteen); this puts position j in lane j.
-                var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-                for (; t + 16 <= count; t += 16)
-                {
-                    var z = Sixteen(keys + t * stride, stride, q, hd);
-                    (Avx512F.PermuteVar16x32(z, order) * vscale).Store(s + t);
-                }
+                var query = new RegisterQuery(q);
+                for (; t + 16 <= count; t += 16) Sixteen(keys + t * stride, stride, ref query, scale, s + t);
+            }
+            else if (hd % FloatDotOrder.Step == 0)
+            {
+                var query = new MemoryQuery(q, hd);
+                for (; t + 16 <= count; t += 16) Sixteen(keys + t * stride, stride, ref query, scale, s + t);
             }
             ScoreRows<Avx512Lanes>(keys + t * stride, stride, q, hd, count - t, scale, s + t);
         }
 
-        /// <summary>The sixteen dots of rows k, k + stride, … with q, lane 4j + m = position 4m + j.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Sixteen(float* k, long stride, float* q, int hd)
+        /// <summary>One position's (R0+R2)+(R1+R3) of DotF32F32.Avx512Zmm against the query.</summary>
+        private interface IQueryDot
         {
-            var y0 = Quad(k, stride, q, hd);
-            var y1 = Quad(k + 4 * stride, stride, q, hd);
-            var y2 = Quad(k + 8 * stride, stride, q, hd);
-            var y3 = Quad(k + 12 * stride, stride, q, hd);
-            // Within each 128-bit quarter: (t0 + t2) + (t1 + t3) for the four y's, lane m of quarter k = y[m]'s.
-            var a = Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);   // (u0, u1, v0, v1), u = t0+t2, v = t1+t3
-            var b = Avx512F.UnpackLow(y2, y3) + Avx512F.UnpackHigh(y2, y3);   // (u2, u3, v2, v3)
-            return Avx512F.Shuffle(a, b, 0b01_00_01_00) + Avx512F.Shuffle(a, b, 0b11_10_11_10);
+            Vector512<float> Whole(float* x);
+        }
 
-            // Positions 0..3 from x: the 256-bit step pairs them, the 128-bit step leaves quarter j = position j.
+        /// <summary>A query of one dot step (64 floats), held in registers.</summary>
+        private readonly struct RegisterQuery(float* q) : IQueryDot
+        {
+            private readonly Vector512<float> _q0 = Vector512.Load(q), _q1 = Vector512.Load(q + 16), _q2 = Vector512.Load(q + 32), _q3 = Vector512.Load(q + 48);
+
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            static Vector512<float> Quad(float* x, long stride, float* q, int hd)
+            public Vector512<float> Whole(float* x)
             {
-                var x01 = Pairs(Whole(x, q, hd), Whole(x + stride, q, hd));
-                var x23 = Pairs(Whole(x + 2 * stride, q, hd), Whole(x + 3 * stride, q, hd));
-                return Avx512F.Shuffle4x128(x01, x23, 0b10_00_10_00) + Avx512F.Shuffle4x128(x01, x23, 0b11_01_11_01);
+                var r0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x), _q0, Vector512<float>.Zero);
+                var r1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + 16), _q1, Vector512<float>.Zero);
+                var r2 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + 32), _q2, Vector512<float>.Zero);
+                var r3 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + 48), _q3, Vector512<float>.Zero);
+                return (r0 + r2) + (r1 + r3);
             }
+        }
 
-            // One position's (R0+R2)+(R1+R3).
+        /// <summary>A query of any multiple of 64 floats, read from memory at every step.</summary>
+        private readonly struct MemoryQuery(float* q, int hd) : IQueryDot
+        {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            static Vector512<float> Whole(float* x, float* q, int hd)
+            public Vector512<float> Whole(float* x)
             {
                 Vector512<float> r0 = default, r1 = default, r2 = default, r3 = default;
                 for (int i = 0; i < hd; i += FloatDotOrder.Step)
@@ -186,11 +188,70 @@ public static unsafe partial class FlashAttention
                 }
                 return (r0 + r2) + (r1 + r3);
             }
+        }
+
+        /// <summary>s[j] = dot(k + j·stride, q)·scale for j &lt; 16.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Sixteen<TQuery>(float* k, long stride, ref TQuery query, float scale, float* s) where TQuery : struct, IQueryDot
+        {
+            var y0 = Quad(k, stride, ref query);
+            var y1 = Quad(k + 4 * stride, stride, ref query);
+            var y2 = Quad(k + 8 * stride, stride, ref query);
+            var y3 = Quad(k + 12 * stride, stride, ref query);
+            // Within each 128-bit quarter: (t0 + t2) + (t1 + t3) for the four y's, lane m of quarter k = y[m]'s.
+            var a = Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);   // (u0, u1, v0, v1), u = t0+t2, v = t1+t3
+            var b = Avx512F.UnpackLow(y2, y3) + Avx512F.UnpackHigh(y2, y3);   // (u2, u3, v2, v3)
+            var z = Avx512F.Shuffle(a, b, 0b01_00_01_00) + Avx512F.Shuffle(a, b, 0b11_10_11_10);
+            // Lane 4j + m of z holds position 4m + j; the permutation puts position j in lane j.
+            var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+            (Avx512F.PermuteVar16x32(z, order) * Vector512.Create(scale)).Store(s);
+
+            // Positions 0..3 from x: the 256-bit step pairs them, the 128-bit step leaves quarter j = position j.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<float> Quad(float* x, long stride, ref TQuery query)
+            {
+                var x01 = Pairs(query.Whole(x), query.Whole(x + stride));
+                var x23 = Pairs(query.Whole(x + 2 * stride), query.Whole(x + 3 * stride));
+                return Avx512F.Shuffle4x128(x01, x23, 0b10_00_10_00) + Avx512F.Shuffle4x128(x01, x23, 0b11_01_11_01);
+            }
 
             // The 256-bit step of two positions: lanes 0-7 a's (lo + hi), lanes 8-15 b's.
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             static Vector512<float> Pairs(Vector512<float> a, Vector512<float> b) =>
                 Avx512F.Shuffle4x128(a, b, 0b01_00_01_00) + Avx512F.Shuffle4x128(a, b, 0b11_10_11_10);
+        }
+
+        /// <summary>Sixteen positions at a time: the running maximum at every lane is a prefix scan (four shifted
+        /// steps) of the spec's step M = s &gt; M ? s : M, which keeps the earlier value on ties and never takes a NaN
+        /// (scanned as −∞, which it never takes either), so the scan gives the scalar loop's M at every position; the
+        /// maximum before position t (the previous lane, or the carried M for lane 0) decides new maximum and
+        /// argument as in the spec. The rest one at a time.</summary>
+        public static float Scan(float* a, byte* newMax, int count, float m)
+        {
+            int t = 0;
+            var ninf = Vector512.Create(float.NegativeInfinity).AsInt32();
+            for (; t + 16 <= count; t += 16)
+            {
+                var s = Vector512.Load(a + t);
+                var carry = Vector512.Create(m);
+                var p = Vector512.ConditionalSelect(Vector512.Equals(s, s), s, ninf.AsSingle()).AsInt32();
+                p = Step(Avx512F.AlignRight32(p, ninf, 15), p);
+                p = Step(Avx512F.AlignRight32(p, ninf, 14), p);
+                p = Step(Avx512F.AlignRight32(p, ninf, 12), p);
+                p = Step(Avx512F.AlignRight32(p, ninf, 8), p);
+                p = Step(carry.AsInt32(), p);
+                var before = Avx512F.AlignRight32(p, carry.AsInt32(), 15).AsSingle();
+                var fresh = Vector512.GreaterThan(s, before);
+                Vector512.ConditionalSelect(fresh, before - s, s - before).Store(a + t);
+                Avx512F.ConvertToVector128Byte(fresh.AsInt32() & Vector512<int>.One).Store(newMax + t);
+                m = p.AsSingle().GetElement(15);
+            }
+            return ScanRows(a + t, newMax + t, count - t, m);
+
+            // The spec's step with x before y: y if y > x, else x.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<int> Step(Vector512<int> x, Vector512<int> y) =>
+                Vector512.ConditionalSelect(Vector512.GreaterThan(y.AsSingle(), x.AsSingle()), y.AsSingle(), x.AsSingle()).AsInt32();
         }
 
         public static void Exp(float* x, float* y, int n) => ExpLibm.Avx512(x, y, n);

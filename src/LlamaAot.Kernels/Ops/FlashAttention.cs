@@ -8,21 +8,23 @@ using LlamaAot.Kernels.Quants;
 namespace LlamaAot.Kernels.Ops;
 
 /// <summary>Everything one attention call needs: the query heads that share one kv head (grouped-query attention),
-/// for one token. The caller owns the scratch buffer.</summary>
+/// for a run of consecutive tokens of a causal batch. The caller owns the scratch buffer.</summary>
 public unsafe struct AttentionArgs
 {
-    public float* Query;        // first query head (head_dim); the group's heads are HeadStride floats apart
-    public float* Output;       // first output head (head_dim), same stride
+    public float* Query;        // first token's first query head (head_dim); the group's heads are HeadStride floats apart
+    public float* Output;       // first token's first output head (head_dim), same strides
     public int Heads;           // query heads sharing this kv head (≥ 1)
     public int HeadStride;
+    public int Tokens;          // consecutive tokens (≥ 1): token i attends positions 0..Positions+i-1
+    public long TokenStride;    // floats from one token's query (and output) to the next
     public byte* Keys;          // first key of this kv head; positions RowBytes apart
     public byte* Values;        // first value of this kv head; positions RowBytes apart
     public long RowBytes;
-    public int Positions;       // attend to positions 0..Positions-1
+    public int Positions;       // the first token attends to positions 0..Positions-1
     public int HeadDim;
     public float Scale;         // 1/sqrt(head_dim)
     public bool F16;            // cache element type: fp16 (else fp32)
-    public byte* Scratch;       // FlashAttention.ScratchBytes(Heads, HeadDim) bytes
+    public byte* Scratch;       // FlashAttention.ScratchBytes(Heads · Tokens, HeadDim) bytes
     public delegate*<byte*, byte*, int, float> KeyDot;          // the cache type's dot (F16·F16 or F32·F32)
     public delegate*<float*, byte*, int, void> QueryToCache;    // fp32 → cache type
 }
@@ -32,11 +34,11 @@ public static unsafe partial class FlashAttention
     /// <summary>Positions Grouped works on at a time (its scratch holds one chunk's keys, values and exps).</summary>
     private const int Chunk = 128;
 
-    /// <summary>Scratch for one call: the group's queries and accumulators, a chunk's keys and values (fp32), each
-    /// head's running maximum and sum, and per head and position of a chunk the exp's argument, its result and
-    /// whether the position set a new maximum.</summary>
-    public static long ScratchBytes(int heads, int headDim) =>
-        4L * (2L * heads * headDim + 2L * Chunk * headDim + 2L * heads + 2L * heads * Chunk) + (long)heads * Chunk;
+    /// <summary>Scratch for one call of <paramref name="rows"/> query rows (heads × tokens): the rows' queries and
+    /// accumulators, a chunk's keys and values (fp32), each row's running maximum and sum, and per row and position
+    /// of a chunk the exp's argument, its result and whether the position set a new maximum.</summary>
+    public static long ScratchBytes(int rows, int headDim) =>
+        4L * (2L * rows * headDim + 2L * Chunk * headDim + 2L * rows + 2L * rows * Chunk) + (long)rows * Chunk;
 
     /// <summary>Spec, for each head of the group on its own: M = −∞, S = 0, acc = 0; for each position t:
     /// s = dot(k_t, q)·scale; if s &gt; M then (ms = e^(M−s), M = s, acc = acc·ms, vs = 1) else (ms = 1, vs = e^(s−M));
@@ -44,10 +46,17 @@ public static unsafe partial class FlashAttention
     /// (here acc is kept as fp16 bits).</summary>
     public static void Reference(AttentionArgs* p)
     {
-        for (int g = 0; g < p->Heads; g++) ReferenceHead(p, p->Query + (long)g * p->HeadStride, p->Output + (long)g * p->HeadStride);
+        for (int i = 0; i < p->Tokens; i++)
+        {
+            for (int g = 0; g < p->Heads; g++)
+            {
+                long at = i * p->TokenStride + (long)g * p->HeadStride;
+                ReferenceHead(p, p->Query + at, p->Output + at, p->Positions + i);
+            }
+        }
     }
 
-    private static void ReferenceHead(AttentionArgs* p, float* query, float* output)
+    private static void ReferenceHead(AttentionArgs* p, float* query, float* output, int positions)
     {
         int hd = p->HeadDim;
         byte* q = p->Scratch;
@@ -58,7 +67,7 @@ public static unsafe partial class FlashAttention
         if (p->F16) new Span<ushort>(acc16, hd).Clear();
         else new Span<float>(acc32, hd).Clear();
 
-        for (int t = 0; t < p->Positions; t++)
+        for (int t = 0; t < positions; t++)
         {
             float s = p->KeyDot(p->Keys + t * p->RowBytes, q, hd) * p->Scale;
             float ms = 1f, vs = 1f;
@@ -99,8 +108,9 @@ public static unsafe partial class FlashAttention
         for (int i = 0; i < hd; i++) output[i] = (p->F16 ? Fp16.ToFloat(acc16[i]) : acc32[i]) * inv;
     }
 
-    /// <summary>The spec for a whole group, a chunk of positions at a time. Per chunk: (1) the keys and values are
-    /// widened to fp32 once for all heads (an fp16 cache; an fp32 one is read in place); (2) every head's scores,
+    /// <summary>The spec for a whole group over a run of tokens, a chunk of positions at a time. Per chunk: (1) the
+    /// keys and values are widened to fp32 once for every head of every token (an fp16 cache; an fp32 one is read in
+    /// place); then for each token that sees any of the chunk, over the positions it sees: (2) every head's scores,
     /// s = dot(k_t, q)·scale with the query rounded to the cache type (a product of two fp16 values is exact in fp32,
     /// so the fp32 dot over widened rows is the cache type's own dot); (3) a scan per head in position order sets the
     /// running maximum exactly as the spec does and records each position's exp argument (M − s on a new maximum,
@@ -111,93 +121,131 @@ public static unsafe partial class FlashAttention
     /// operations in the spec's order, so the output is Reference's bit for bit.</summary>
     private static void Grouped<TLanes>(AttentionArgs* p) where TLanes : struct, IAttentionLanes
     {
-        int hd = p->HeadDim, heads = p->Heads;
+        int hd = p->HeadDim, heads = p->Heads, tokens = p->Tokens, rows = heads * tokens;
         bool f16 = p->F16;
-        float* queries = (float*)p->Scratch;
-        float* acc = queries + (long)heads * hd;
-        float* keyRows = acc + (long)heads * hd;
+        float* queries = (float*)p->Scratch;            // row i·heads + g: token i, head g
+        float* acc = queries + (long)rows * hd;
+        float* keyRows = acc + (long)rows * hd;
         float* valueRows = keyRows + (long)Chunk * hd;
         float* max = valueRows + (long)Chunk * hd;
-        float* sum = max + heads;
-        float* args = sum + heads;                      // (heads, Chunk)
-        float* exps = args + (long)heads * Chunk;       // (heads, Chunk)
-        byte* newMax = (byte*)(exps + (long)heads * Chunk);
-        for (int g = 0; g < heads; g++)
+        float* sum = max + rows;
+        float* args = sum + rows;                       // (rows, Chunk)
+        float* exps = args + (long)rows * Chunk;        // (rows, Chunk)
+        byte* newMax = (byte*)(exps + (long)rows * Chunk);
+        for (int r = 0; r < rows; r++)
         {
-            float* q = queries + (long)g * hd;
+            float* q = queries + (long)r * hd, query = p->Query + r / heads * p->TokenStride + (long)(r % heads) * p->HeadStride;
             if (f16)
             {
-                p->QueryToCache(p->Query + (long)g * p->HeadStride, (byte*)valueRows, hd);
+                p->QueryToCache(query, (byte*)valueRows, hd);
                 TLanes.Widen((ushort*)valueRows, q, hd);
             }
             else
             {
-                p->QueryToCache(p->Query + (long)g * p->HeadStride, (byte*)q, hd);
+                p->QueryToCache(query, (byte*)q, hd);
             }
-            max[g] = float.NegativeInfinity;
-            sum[g] = 0;
+            max[r] = float.NegativeInfinity;
+            sum[r] = 0;
         }
-        new Span<float>(acc, heads * hd).Clear();
+        new Span<float>(acc, rows * hd).Clear();
 
-        for (int t0 = 0; t0 < p->Positions; t0 += Chunk)
+        int last = p->Positions + tokens - 1;          // the last token's positions
+        long stride = f16 ? hd : p->RowBytes / sizeof(float);   // floats from one position's row to the next
+        for (int t0 = 0; t0 < last; t0 += Chunk)
         {
-            int count = Math.Min(Chunk, p->Positions - t0);
             float* keys = (float*)(p->Keys + t0 * p->RowBytes), values = (float*)(p->Values + t0 * p->RowBytes);
-            long stride = p->RowBytes / sizeof(float);   // floats from one position's row to the next
             if (f16)
             {
-                for (int t = 0; t < count; t++)
+                int widen = Math.Min(Chunk, last - t0);
+                for (int t = 0; t < widen; t++)
                 {
                     TLanes.Widen((ushort*)(p->Keys + (t0 + t) * p->RowBytes), keyRows + (long)t * hd, hd);
                     TLanes.Widen((ushort*)(p->Values + (t0 + t) * p->RowBytes), valueRows + (long)t * hd, hd);
                 }
                 keys = keyRows;
                 values = valueRows;
-                stride = hd;
             }
-            int padded = (count + 7) & ~7;   // TLanes.Exp works in eights; the pad lanes' results go unused
-            for (int g = 0; g < heads; g++)
+            for (int i = 0; i < tokens; i++)
             {
-                float* q = queries + (long)g * hd, a = args + (long)g * Chunk;
-                byte* nm = newMax + (long)g * Chunk;
-                float m = max[g];
-                TLanes.Scores(keys, stride, q, hd, count, p->Scale, a);
-                for (int t = 0; t < count; t++)
+                int count = Math.Min(Chunk, p->Positions + i - t0);
+                if (count <= 0) continue;
+                int r0 = i * heads;
+                int padded = (count + 7) & ~7;   // TLanes.Exp works in eights; the pad lanes' results go unused
+                for (int r = r0; r < r0 + heads; r++)
                 {
-                    float s = a[t];
-                    if (s > m)
-                    {
-                        a[t] = m - s;
-                        nm[t] = 1;
-                        m = s;
-                    }
-                    else
-                    {
-                        a[t] = s - m;
-                        nm[t] = 0;
-                    }
+                    float* q = queries + (long)r * hd, a = args + (long)r * Chunk;
+                    byte* nm = newMax + (long)r * Chunk;
+                    TLanes.Scores(keys, stride, q, hd, count, p->Scale, a);
+                    max[r] = TLanes.Scan(a, nm, count, max[r]);
+                    for (int t = count; t < padded; t++) a[t] = 0;
+                    TLanes.Exp(a, exps + (long)r * Chunk, padded);
                 }
-                for (int t = count; t < padded; t++) a[t] = 0;
-                max[g] = m;
-                TLanes.Exp(a, exps + (long)g * Chunk, padded);
-            }
-            TLanes.Accumulate(acc, hd, values, stride, count, exps, newMax, f16, heads);
-            for (int t = 0; t < count; t++)   // heads inside: their chains are independent
-            {
-                for (int g = 0; g < heads; g++)
-                {
-                    float e = exps[g * Chunk + t];
-                    sum[g] = newMax[g * Chunk + t] != 0 ? sum[g] * e + 1f : sum[g] * 1f + e;
-                }
+                TLanes.Accumulate(acc + (long)r0 * hd, hd, values, stride, count, exps + (long)r0 * Chunk, newMax + (long)r0 * Chunk, f16, heads);
+                Sums(sum + r0, exps + (long)r0 * Chunk, newMax + (long)r0 * Chunk, count, heads);
             }
         }
 
-        for (int g = 0; g < heads; g++)
+        for (int r = 0; r < rows; r++)
         {
-            float inv = sum[g] == 0f ? 0f : 1f / sum[g];
-            TLanes.Scale(acc + (long)g * hd, hd, inv, false);
-            Buffer.MemoryCopy(acc + (long)g * hd, p->Output + (long)g * p->HeadStride, 4L * hd, 4L * hd);
+            float inv = sum[r] == 0f ? 0f : 1f / sum[r];
+            TLanes.Scale(acc + (long)r * hd, hd, inv, false);
+            float* output = p->Output + r / heads * p->TokenStride + (long)(r % heads) * p->HeadStride;
+            Buffer.MemoryCopy(acc + (long)r * hd, output, 4L * hd, 4L * hd);
         }
+    }
+
+    /// <summary>The spec's running sums of <paramref name="heads"/> rows (exps and flags Chunk apart) over positions
+    /// t &lt; count: S = S·ms + vs, i.e. S·e + 1 on a new maximum and S·1 + e otherwise. Four rows' chains run side by
+    /// side in registers.</summary>
+    private static void Sums(float* sum, float* e, byte* newMax, int count, int heads)
+    {
+        int r = 0;
+        for (; r + 4 <= heads; r += 4, e += 4 * Chunk, newMax += 4 * Chunk)
+        {
+            float s0 = sum[r], s1 = sum[r + 1], s2 = sum[r + 2], s3 = sum[r + 3];
+            for (int t = 0; t < count; t++)
+            {
+                s0 = Step(s0, e[t], newMax[t]);
+                s1 = Step(s1, e[Chunk + t], newMax[Chunk + t]);
+                s2 = Step(s2, e[2 * Chunk + t], newMax[2 * Chunk + t]);
+                s3 = Step(s3, e[3 * Chunk + t], newMax[3 * Chunk + t]);
+            }
+            sum[r] = s0;
+            sum[r + 1] = s1;
+            sum[r + 2] = s2;
+            sum[r + 3] = s3;
+        }
+        for (; r < heads; r++, e += Chunk, newMax += Chunk)
+        {
+            float s0 = sum[r];
+            for (int t = 0; t < count; t++) s0 = Step(s0, e[t], newMax[t]);
+            sum[r] = s0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static float Step(float s, float e, byte newMax) => newMax != 0 ? s * e + 1f : s * 1f + e;
+    }
+
+    /// <summary>TLanes.Scan one position at a time, as the spec runs it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ScanRows(float* a, byte* newMax, int count, float m)
+    {
+        for (int t = 0; t < count; t++)
+        {
+            float s = a[t];
+            if (s > m)
+            {
+                a[t] = m - s;
+                newMax[t] = 1;
+                m = s;
+            }
+            else
+            {
+                a[t] = s - m;
+                newMax[t] = 0;
+            }
+        }
+        return m;
     }
 
     /// <summary>TLanes.Scores one position at a time with TLanes.Dot.</summary>
@@ -239,6 +287,11 @@ internal unsafe interface IAttentionLanes
 
     /// <summary>s[t] = Dot(keys + t·stride, q, hd)·scale for t &lt; count, bit for bit.</summary>
     static abstract void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s);
+
+    /// <summary>The spec's running maximum over scores a[t], t &lt; count, from <paramref name="m"/>: a score above
+    /// the maximum so far is a new maximum (newMax[t] = 1, a[t] = M − s, then M = s); otherwise newMax[t] = 0 and
+    /// a[t] = s − M. Returns the final maximum.</summary>
+    static abstract float Scan(float* a, byte* newMax, int count, float m);
 
     /// <summary>y[i] = MathF.Exp(x[i]) bit for bit, for i &lt; n; both buffers padded to a multiple of 8.</summary>
     static abstract void Exp(float* x, float* y, int n);

@@ -79,7 +79,7 @@ public sealed unsafe class LlamaModel : IDisposable
         _hb2 = Alloc<float>((long)b * c.FeedForwardLength);
         _proj = Alloc<float>((long)b * c.EmbeddingLength);
         _pool = new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount(), options.Affinity);
-        _attnScratchStride = (FlashAttention.ScratchBytes(c.HeadCount / c.HeadCountKv, c.HeadDim) + 63) & ~63L;
+        _attnScratchStride = (FlashAttention.ScratchBytes(c.HeadCount / c.HeadCountKv * AttentionJob.MaxUnitTokens, c.HeadDim) + 63) & ~63L;
         _attnScratch = Alloc<byte>(_attnScratchStride * _pool.ThreadCount);
         _mm = Alloc<MatMulJob>(1);
         _cv = Alloc<ConvertJob>(1);

@@ -57,24 +57,32 @@ internal unsafe struct AttentionJob
     public byte* Keys;          // cache of this layer: (ctx, kv_dim)
     public byte* Values;
     public byte* Scratch;       // (threads, ScratchStride)
-    public long ScratchStride;  // FlashAttention.ScratchBytes(Group, HeadDim), rounded up to 64
+    public long ScratchStride;  // FlashAttention.ScratchBytes(Group · MaxUnitTokens, HeadDim), rounded up to 64
     public delegate*<byte*, byte*, int, float> KeyDot;
     public delegate*<float*, byte*, int, void> QToCache;
     public delegate*<Kernels.Ops.AttentionArgs*, void> Attend;
 
-    /// <summary>One unit is a (token, kv head) pair: the kv head's group of query heads, attended in one pass over
-    /// the cache. Units are dealt out round robin, so the long causal rows of late tokens spread over every thread.
-    /// When there are fewer units than threads (decode with few kv heads), each group is split into equal parts.</summary>
+    /// <summary>Most tokens one unit attends for: their heads share each chunk of widened keys and values.</summary>
+    public const int MaxUnitTokens = 8;
+
+    /// <summary>One unit is a run of up to MaxUnitTokens consecutive tokens and one kv head: the kv head's group of
+    /// query heads for those tokens, attended in one pass over the cache. Units are dealt out round robin, so the long
+    /// causal rows of late tokens spread over every thread; runs shrink until every thread has several units. When
+    /// there are fewer units than threads (decode with few kv heads), each group is split into equal parts.</summary>
     public static void Work(void* ctx, int ith, int nth)
     {
         var j = (AttentionJob*)ctx;
         int hd = j->HeadDim, es = j->ElementSize, kvHeads = j->Heads / j->Group;
+        int run = MaxUnitTokens;
+        while (run > 1 && (j->Tokens + run - 1) / run * kvHeads < 4 * nth) run /= 2;
+        int runs = (j->Tokens + run - 1) / run;
         int parts = 1;
-        while (j->Tokens * kvHeads * parts < nth && j->Group % (2 * parts) == 0) parts *= 2;
+        while (runs * kvHeads * parts < nth && j->Group % (2 * parts) == 0) parts *= 2;
         int heads = j->Group / parts;
         Kernels.Ops.AttentionArgs a;
         a.Heads = heads;
         a.HeadStride = hd;
+        a.TokenStride = j->QDim;
         a.RowBytes = (long)j->KvDim * es;
         a.HeadDim = hd;
         a.Scale = j->Scale;
@@ -82,15 +90,16 @@ internal unsafe struct AttentionJob
         a.Scratch = j->Scratch + ith * j->ScratchStride;
         a.KeyDot = j->KeyDot;
         a.QueryToCache = j->QToCache;
-        for (int unit = ith; unit < j->Tokens * kvHeads * parts; unit += nth)
+        for (int unit = ith; unit < runs * kvHeads * parts; unit += nth)
         {
-            int b = unit / (kvHeads * parts), kvh = unit / parts % kvHeads, first = kvh * j->Group + unit % parts * heads;
+            int b = unit / (kvHeads * parts) * run, kvh = unit / parts % kvHeads, first = kvh * j->Group + unit % parts * heads;
             long kvOff = (long)kvh * hd * es;
             a.Query = j->Q + (long)b * j->QDim + first * hd;
             a.Output = j->Out + (long)b * j->QDim + first * hd;
+            a.Tokens = Math.Min(run, j->Tokens - b);
             a.Keys = j->Keys + kvOff;
             a.Values = j->Values + kvOff;
-            a.Positions = j->Pos + b + 1;   // causal: token b sees positions 0..pos+b
+            a.Positions = j->Pos + b + 1;   // causal: token b sees positions 0..pos+b, the run's later tokens one more each
             j->Attend(&a);
         }
     }

@@ -607,13 +607,17 @@ public unsafe class FloatPathTests : IDisposable
                 {
                     // Groups of 1, 3, 8 (as in TinyLlama) and 12 query heads per kv head (12: two groups of eight exps).
                     int heads = new[] { 1, 3, 8, 12 }[(hd + positions) % 4];
+                    // A run of tokens (token i sees positions + i positions): 1, 2, 5 or 9 (9 crosses a chunk from 125).
+                    int tokens = positions == 0 ? 1 : new[] { 1, 2, 5, 9 }[(hd / 3 + positions) % 4];
+                    int cached = positions + tokens - 1;
                     int size = f16 ? 2 : 4;
                     long rowBytes = (hd + 5) * size;   // rows strided as in a cache holding several heads
-                    byte* keys = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 0);
-                    byte* values = Row((int)(rowBytes / size) * Math.Max(positions, 1), size, 1);
+                    byte* keys = Row((int)(rowBytes / size) * Math.Max(cached, 1), size, 0);
+                    byte* values = Row((int)(rowBytes / size) * Math.Max(cached, 1), size, 1);
                     int stride = hd + 2;                // query heads strided, not packed
-                    float* q = (float*)Row(stride * heads, 4, 2);
-                    for (int t = 0; t < positions; t++)
+                    int tokenStride = stride * heads + 3;
+                    float* q = (float*)Row(tokenStride * tokens, 4, 2);
+                    for (int t = 0; t < cached; t++)
                     {
                         for (int i = 0; i < hd; i++)
                         {
@@ -636,17 +640,23 @@ public unsafe class FloatPathTests : IDisposable
                             }
                         }
                     }
-                    for (int i = 0; i < stride * heads; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+                    for (int i = 0; i < tokenStride * tokens; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
 
-                    float* want = Attend(path: "reference", f16, keys, values, rowBytes, positions, hd, q, heads, stride);
-                    float* got = Attend(path, f16, keys, values, rowBytes, positions, hd, q, heads, stride);
-                    for (int g = 0; g < heads; g++)
+                    float* want = Attend(path: "reference", f16, keys, values, rowBytes, positions, tokens, hd, q, heads, stride, tokenStride);
+                    float* got = Attend(path, f16, keys, values, rowBytes, positions, tokens, hd, q, heads, stride, tokenStride);
+                    for (int k = 0; k < tokens; k++)
                     {
-                        for (int i = 0; i < hd; i++)
+                        // Each token of the run is the spec's single-token attention over its own causal prefix.
+                        float* alone = Attend(path: "reference", f16, keys, values, rowBytes, positions + k, 1, hd, q + (long)k * tokenStride, heads, stride, 0);
+                        for (int g = 0; g < heads; g++)
                         {
-                            long at = (long)g * stride + i;
-                            Assert.True(Bits(want[at]) == Bits(got[at]),
-                                $"{path} FlashAttention {(f16 ? "F16" : "F32")} hd={hd} positions={positions} head {g} of {heads} at {i}: expected {want[at]:R} got {got[at]:R}");
+                            for (int i = 0; i < hd; i++)
+                            {
+                                long at = k * tokenStride + (long)g * stride + i, one = (long)g * stride + i;
+                                Assert.True(Bits(want[at]) == Bits(alone[one]), $"reference token {k} of {tokens}: a run differs from a single token");
+                                Assert.True(Bits(want[at]) == Bits(got[at]),
+                                    $"{path} FlashAttention {(f16 ? "F16" : "F32")} hd={hd} positions={positions} token {k} of {tokens} head {g} of {heads} at {i}: expected {want[at]:R} got {got[at]:R}");
+                            }
                         }
                     }
                     if (positions > 1 && heads > 1)
@@ -660,16 +670,19 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
-    /// <summary>One attention call (a group of query heads sharing one kv head) through a path's kernel, key dot and
+    /// <summary>One attention call (a group of query heads sharing one kv head, for a run of tokens) through a path's kernel, key dot and
     /// query conversion (the reference path uses the scalar ones): the SIMD dots are bit-exact, so every path must
     /// give Reference's output.</summary>
-    private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int hd, float* q, int heads, int stride)
+    private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int tokens, int hd, float* q,
+        int heads, int stride, int tokenStride)
     {
         var args = new AttentionArgs
         {
             Query = q,
             Heads = heads,
             HeadStride = stride,
+            Tokens = tokens,
+            TokenStride = tokenStride,
             Keys = keys,
             Values = values,
             RowBytes = rowBytes,
@@ -677,8 +690,8 @@ public unsafe class FloatPathTests : IDisposable
             HeadDim = hd,
             Scale = 1f / MathF.Sqrt(hd),
             F16 = f16,
-            Scratch = Row((int)FlashAttention.ScratchBytes(heads, hd), 1, 0),
-            Output = (float*)Row(stride * heads, 4, 1),
+            Scratch = Row((int)FlashAttention.ScratchBytes(heads * tokens, hd), 1, 0),
+            Output = (float*)Row(Math.Max(tokenStride, stride * heads) * tokens, 4, 1),
             KeyDot = DotOf(path, f16 ? FloatType.F16 : FloatType.F32),
             QueryToCache = f16 ? ToF16Of(path) : &ConvertRow.ToF32,
         };
