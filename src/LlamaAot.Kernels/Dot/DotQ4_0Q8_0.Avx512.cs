@@ -281,8 +281,10 @@ public static unsafe partial class DotQ4_0Q8_0
             byte* buffer = stackalloc byte[TileBlockBytes * nb + 64];
             byte* tile = IntDotAvx512.Align64(buffer);
             IntDotAvx512.BuildTile<Nibbles>(tile, w, rb, nb, Q4);
-            while (b + 4 <= b1)
+            byte* next = w + 16 * rb;   // the next weight tile, prefetched over the runs
+            for (int parts = Math.Max(1, (b1 - b0 + 7) / 8); b + 4 <= b1;)
             {
+                IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 8, parts);
                 int acts = b + 8 <= b1 ? 8 : 4;
                 // Activation rows come in groups of eight from b0, so a group of four starts a group of the terms.
                 int* groupTerms = terms + (b - b0) / 8 * TermsPerBlock * nb;

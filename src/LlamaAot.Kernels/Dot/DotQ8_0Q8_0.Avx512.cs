@@ -117,6 +117,17 @@ internal static unsafe class IntDotAvx512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* Align64(byte* p) => (byte*)(((nint)p + 63) & ~(nint)63);
 
+    /// <summary>Prefetches into L2 part <paramref name="part"/> of <paramref name="parts"/> of the bytes [p, p +
+    /// bytes): a prompt tile kernel spreads the next weight tile's lines over its runs, so that tile's fill reads L2
+    /// instead of waiting on DRAM (a fill stalled on its loads cost ~8% of Q4_0 pp512). Prefetches never fault, so
+    /// reaching past the tensor is harmless.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchPart(byte* p, long bytes, int part, int parts)
+    {
+        nint line = ((nint)p + (nint)(bytes * part / parts)) & ~(nint)63, end = (nint)p + (nint)(bytes * (part + 1) / parts);
+        for (; line < end; line += 64) Sse.Prefetch1((void*)line);
+    }
+
     /// <summary>Four piece vectors of a prompt tile's block, at t, t + 64, t + 128 and t + 192.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StorePieces(byte* t, Vector512<byte> v0, Vector512<byte> v1, Vector512<byte> v2, Vector512<byte> v3)
@@ -335,8 +346,10 @@ public static unsafe partial class DotQ8_0Q8_0
             byte* tile = IntDotAvx512.Align64(buffer);
             IntDotAvx512.BuildTile<FlippedBytes>(tile, w, rb, nb, Q8);
             var args = new BlockTileArgs { Tile = tile, ActRowBytes = m->ActRowBytes, Blocks = nb, YStrideBytes = m->YStride * sizeof(float) };
-            for (; b + 2 <= b1; b += 2)
+            byte* next = w + 16 * rb;   // the next weight tile, prefetched over the runs
+            for (int parts = Math.Max(1, (b1 - b0) / 2); b + 2 <= b1; b += 2)
             {
+                IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 2, parts);
                 args.Terms = (byte*)(terms + (b - b0) / 2 * VnniTiles.Q8_0TermsPerBlock * nb);
                 args.Act = m->Act + b * m->ActRowBytes + 2;
                 args.Y = m->Y + b * m->YStride + r;
