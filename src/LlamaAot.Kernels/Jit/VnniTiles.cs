@@ -23,6 +23,15 @@
 //   and into chain c of that activation row: eight chains per activation row, one per spec lane, sixteen weight rows
 //   in each; at the end Hsum8's tree of vector adds, lane-wise the scalar tree. Two activation rows a call keep their
 //   sixteen chains and the eight weight vectors in registers.
+//   Q6_K (the spec's 8 lanes of AVX2 arithmetic, DotQ6_KQ8_K.Avx2): one weight row against eight activation rows.
+//   Per super-block the row's table (DotQ6_KQ8_K.Table) holds its quants unsigned, two 32-element chunks per zmm
+//   (int32 lane j of each half = elements 4j..4j+3 of that chunk, the spec's lane j), per zmm the int32 scale of
+//   each lane's sub-block as the int16 pair (sc, 0), then −32·sc as int16 and fp32(d_w). Per activation row and
+//   zmm: vpdpbusd from zero gives the four products' sum (|Σ| ≤ 4·63·128 < 2^15, so the int32 is its own int16) and
+//   vpdpwssd adds sc·Σ to the row's lanes. The two halves add (exact), one 256-bit vpdpwssd of the bsums against
+//   −32·sc takes off the spec's offset (sc·bs pairs by lane, times 32, in int32), and the spec's chain runs:
+//   acc = fma(cvt(lanes), d_w·d_a, acc), eight chains of eight lanes kept in ymm registers across the row; the driver
+//   finishes each with Hsum8. vpdpbusd and vpdpwssd run at twice the rate of vpmaddubsw and vpmaddwd on Zen 4.
 //   Set LLAMA_AOT_VNNI=0 to keep the intrinsic kernels.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -67,6 +76,20 @@ internal unsafe struct Q4_KTileArgs
     public float* Chains;
 }
 
+/// <summary>One call of the emitted Q6_K kernel: Blocks super-blocks of one weight row (Table: Q6_KTableVectors per
+/// super-block) against eight activation rows.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Q6_KRowArgs
+{
+    public byte* Table;
+    /// <summary>Out: activation row j's eight fp32 chain lanes at Chains + 8j (the driver's Hsum8 finishes them).</summary>
+    public float* Chains;
+    /// <summary>Activation row 0's first super-block quants (past its fp32 d); row j is ActRowBytes·j further.</summary>
+    public byte* Act;
+    public long ActRowBytes;
+    public long Blocks;
+}
+
 internal static unsafe class VnniTiles
 {
     /// <summary>Bytes per block of an unpacked Q4_0 or Q8_0 tile (eight 64-byte piece vectors, sixteen fp32 scales).</summary>
@@ -89,13 +112,16 @@ internal static unsafe class VnniTiles
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<Q6_KRowArgs*, void> Q6_KEight;
 
     static VnniTiles()
     {
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
         void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null) return;
+        void* q6k = ExecutableMemory.Load(EmitQ6_K());
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null) return;
+        Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<Q6_KRowArgs*, void>)q6k;
         Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40e;
         Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40f;
         Q8_0Pair = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q80;
@@ -120,6 +146,9 @@ internal static unsafe class VnniTiles
 
     /// <summary>Runs the emitted Q8_0 tile for two activation rows (callers check Available).</summary>
     public static void Q8_0(BlockTileArgs* args) => Q8_0Pair(args);
+
+    /// <summary>Runs the emitted Q6_K kernel for eight activation rows (callers check Available).</summary>
+    public static void Q6_K(Q6_KRowArgs* args) => Q6_KEight(args);
 
     /// <summary>Runs the emitted Q4_K tile for 8 or 4 activation rows (callers check Available).</summary>
     public static void Q4_K(Q4_KTileArgs* args, int actRows)
@@ -268,6 +297,55 @@ internal static unsafe class VnniTiles
             e.StoreFloat(acc + 64, ChainReg);
         }
         Advance(e, 64 * Q4_KTableVectors, 4 * Q4_KTermsPerBlock, ActSuperBlockBytes, loop);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>Vectors per super-block of a Q6_K row table: four of quants, four of scale words, then −32·sc as
+    /// sixteen int16 and fp32(d_w) at byte 32.</summary>
+    public const int Q6_KTableVectors = 9;
+
+    /// <summary>The Q6_K product of one weight row and eight activation rows; System V ABI, argument a Q6_KRowArgs*.</summary>
+    internal static byte[] EmitQ6_K()
+    {
+        // zmm0..3: the super-block's quant vectors; 4..7: their scale words; 8..11: piece sums; 12: −32·sc (ymm);
+        // 13: d_w broadcast; 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its chain (ymm).
+        const int Acts = 8, Words = 4, Pieces = 8, Offsets = 12, Dw = 13, Upper = 14, Product = 15, RowLanes = 16, Chains = 24;
+        var e = new X86Emitter();
+        var rows = Prologue(e);   // Terms carries Chains
+        var table = new Mem(Table);
+        for (int j = 0; j < Acts; j++) e.Xor(Chains + j, Chains + j, Chains + j, 256);
+
+        int loop = e.Position;
+        for (int k = 0; k < 2 * Words; k++) e.LoadInt(k, table + 64 * k);
+        e.LoadInt(Offsets, table + 64 * 8, 256);
+        e.BroadcastInt(Dw, table + (64 * 8 + 32));
+        for (int j = 0; j < Acts; j++) e.Xor(RowLanes + j, RowLanes + j, RowLanes + j);
+        // Activation rows inside: their sums are independent.
+        for (int k = 0; k < 4; k++)
+        {
+            for (int j = 0; j < Acts; j++)
+            {
+                int p = Pieces + (j & 3);
+                e.Xor(p, p, p);
+                e.DotBytes(p, k, rows[j] + 64 * k);
+                e.DotWords(RowLanes + j, p, Words + k);
+            }
+        }
+        for (int j = 0; j < Acts; j++)
+        {
+            int l = RowLanes + j;
+            // The two chunks' lanes added, the offset taken off against the bsums (at qs + 256), then the spec's fma.
+            e.ExtractUpper256(Upper, l);
+            e.AddInt(l, l, Upper, 256);
+            e.DotWords(l, Offsets, rows[j] + 256, 256);
+            e.IntToFloat(l, l, 256);
+            e.MultiplyBroadcast(Product, Dw, rows[j] + (-4), 256);
+            e.FusedMultiplyAdd(Chains + j, l, Product, 256);
+        }
+        e.NextIteration(loop, Count, [(Table, 64 * Q6_KTableVectors), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
+        for (int j = 0; j < Acts; j++) e.Store256(new Mem(Terms, 32 * j), Chains + j);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();

@@ -62,13 +62,13 @@ internal sealed class X86Emitter
     public void IntToFloat(int dst, int src, int bits = 512) => Evex(Map0F, NoPrefix, dst, 0, src, 0x5B, W0, Length(bits));
 
     /// <summary>vmulps dst, a, m32bcst.</summary>
-    public void MultiplyBroadcast(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, true, 0x59);
+    public void MultiplyBroadcast(int dst, int a, Mem m, int bits = 512) => Evex(Map0F, NoPrefix, dst, a, m, true, 0x59, W0, Length(bits));
 
     /// <summary>vaddps dst, a, b.</summary>
     public void AddFloat(int dst, int a, int b) => Evex(Map0F, NoPrefix, dst, a, b, 0x58);
 
     /// <summary>vfmadd231ps acc, a, b: acc = a·b + acc, one rounding.</summary>
-    public void FusedMultiplyAdd(int acc, int a, int b) => Evex(Map0F38, P66, acc, a, b, 0xB8);
+    public void FusedMultiplyAdd(int acc, int a, int b, int bits = 512) => Evex(Map0F38, P66, acc, a, b, 0xB8, W0, Length(bits));
 
     /// <summary>vpxord dst, a, b.</summary>
     public void Xor(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xEF, W0, Length(bits));
@@ -146,6 +146,9 @@ internal sealed class X86Emitter
 
     /// <summary>vextractf32x8 m256, zmm, 1: the upper 256 bits (AVX-512DQ).</summary>
     public void StoreUpper256(Mem m, int zmm) => Evex(Map0F3A, P66, zmm, 0, m, false, 0x1B, W0, L512, 1);
+
+    /// <summary>vextracti64x4 ymm, zmm, 1: the upper 256 bits into a register.</summary>
+    public void ExtractUpper256(int ymm, int zmm) => Evex(Map0F3A, P66, zmm, 0, ymm, 0x3B, W1, L512, 1);
 
     /// <summary>vzeroupper.</summary>
     public void ZeroUpper() => Emit(0xC5, 0xF8, 0x77);

@@ -1,0 +1,88 @@
+// AVX-512 VNNI Q6_K · Q8_K prompt product: one weight row against eight activation rows a call of the emitted
+// kernel (Jit/VnniTiles.cs, EmitQ6_K), in the AVX2 dot's arithmetic (DotQ6_KQ8_K.Avx2.cs).
+//   Per weight row and block of activation rows, once, the row's table (Table): per super-block the quants of chunks
+//   2k and 2k+1 assembled unsigned in vector k (a group's 64 ql bytes in one load, its 32 qh bytes in both halves,
+//   each half's 2-bit shift by vpsllvw/vpsrlvw), the scale words of their four sub-blocks (vpermw, the high word
+//   cleared), −32·sc as int16 and fp32(d_w) as KQuantAvx2.Scale widens it.
+//   The emitted kernel runs the spec's eight-lane chain of each activation row over the whole row; Hsum8 here
+//   finishes it: the single-row dot's bits. A group of four goes to Avx2Acts4, the rest to the dot.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels.Jit;
+using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels.Dot;
+
+public static unsafe partial class DotQ6_KQ8_K
+{
+    /// <summary>Super-blocks per row the VNNI product takes (its row table lives on the stack: 36 KiB at most).</summary>
+    private const int VnniMaxBlocks = 64;
+
+    /// <summary>Row-range product on the AVX-512 path: prompts through the emitted kernel when it is in place
+    /// (VnniRow), otherwise and for decode as on AVX2.</summary>
+    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ6_K.QK <= VnniMaxBlocks)
+            IntGemm.Tiled(m, start, end, 1, &VnniRow, null, 0, 0, null, &Avx2);
+        else GemmAvx2(m, start, end);
+    }
+
+    /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit Avx2.</summary>
+    [SkipLocalsInit]   // the table is written before it is read
+    private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state)
+    {
+        int nb = m->Cols / BlockQ6_K.QK;
+        var x = (BlockQ6_K*)(m->W + r * m->RowBytes);
+        var table = stackalloc Vector512<byte>[VnniTiles.Q6_KTableVectors * nb];
+        for (int k = 0; k < nb; k++) Table(x + k, table + VnniTiles.Q6_KTableVectors * k);
+        var chains = stackalloc Vector256<float>[8];
+        long ars = m->ActRowBytes;
+        int b = b0;
+        for (; b + 8 <= b1; b += 8)
+        {
+            var args = new Q6_KRowArgs { Table = (byte*)table, Chains = (float*)chains, Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb };
+            VnniTiles.Q6_K(&args);
+            for (int j = 0; j < 8; j++) m->Y[(b + j) * m->YStride + r] = IntDotAvx2.Hsum8(chains[j]);
+        }
+        if (b + 4 <= b1)
+        {
+            Avx2Acts4((byte*)x, m->Act + b * ars, ars, m->Cols, m->Y + b * m->YStride + r, m->YStride);
+            b += 4;
+        }
+        for (; b < b1; b++) m->Y[b * m->YStride + r] = Avx2((byte*)x, m->Act + b * ars, m->Cols);
+    }
+
+    /// <summary>One super-block's table entry (see the file comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Table(BlockQ6_K* x, Vector512<byte>* t)
+    {
+        var lowNibble = Vector512.Create((byte)0x0F);
+        var highBits = Vector512.Create((byte)0x30);
+        // qh shifts of the low and the high half: chunk 4g (bits 0-1 to 4-5) and 4g+1 (bits 2-3), then 4g+2 (bits
+        // 4-5, unshifted) and 4g+3 (bits 6-7).
+        var up = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2));
+        var down = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
+        for (int g = 0; g < 2; g++)
+        {
+            var l = Vector512.Load(x->Ql + 64 * g);
+            var h = Vector512.Create(Vector256.Load(x->Qh + 32 * g)).AsUInt16();
+            t[2 * g] = (l & lowNibble) | (Avx512BW.ShiftLeftLogicalVariable(h, up).AsByte() & highBits);
+            t[2 * g + 1] = ((l.AsUInt16() >>> 4).AsByte() & lowNibble) | (Avx512BW.ShiftRightLogicalVariable(h, down).AsByte() & highBits);
+        }
+        var sc16 = X86.Avx2.ConvertToVector256Int16(Vector128.Load(x->Scales));
+        var words = Vector512.Create(sc16, sc16);
+        var lowWord = Vector512.Create(0xffff);
+        for (int k = 0; k < 4; k++) t[4 + k] = (Avx512BW.PermuteVar32x16(words, ScaleIndex(k)).AsInt32() & lowWord).AsByte();
+        float dw = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(x->D << 16)).ToScalar();
+        t[8] = Vector512.Create((sc16 * (short)-32).AsByte(), Vector256.Create(dw).AsByte());
+    }
+
+    /// <summary>vpermw index giving int32 lane q of chunk pair k (chunks 2k, 2k+1) the scale of sub-block 4k + q/4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> ScaleIndex(int k) => Vector512.Create(
+        Vector256.Create(Vector128.Create((short)(4 * k)), Vector128.Create((short)(4 * k + 1))),
+        Vector256.Create(Vector128.Create((short)(4 * k + 2)), Vector128.Create((short)(4 * k + 3))));
+}
