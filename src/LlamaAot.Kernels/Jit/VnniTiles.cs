@@ -352,7 +352,8 @@ internal static unsafe class VnniTiles
     }
 
     // Registers shared by the tiles' prologues: the argument, the weight tile or table, the activation terms, the block
-    // count, activation rows 0, 2 and 3 and the row stride (BlockTileArgs and Q4_KTileArgs agree up to Blocks).
+    // count, activation rows 0, 2 and 3 and the row stride (BlockTileArgs, Q4_KTileArgs and Q6_KRowArgs agree up to
+    // Blocks).
     private const Gpr Args = Gpr.Rdi, Table = Gpr.Rsi, Terms = Gpr.Rdx, Count = Gpr.Rcx, Act0 = Gpr.R8, ActStride = Gpr.R9, Act3 = Gpr.R10, Act2 = Gpr.R11;
 
     /// <summary>Loads the common arguments and returns activation rows 0..7 as operands built from three moving

@@ -670,9 +670,9 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
-    /// <summary>One attention call (a group of query heads sharing one kv head, for a run of tokens) through a path's kernel, key dot and
-    /// query conversion (the reference path uses the scalar ones): the SIMD dots are bit-exact, so every path must
-    /// give Reference's output.</summary>
+    /// <summary>One attention call (a group of query heads sharing one kv head, for a run of tokens) through a path's
+    /// kernel, key dot and query conversion (the reference path uses the scalar ones): the SIMD dots are bit-exact, so
+    /// every path must give Reference's output.</summary>
     private float* Attend(string path, bool f16, byte* keys, byte* values, long rowBytes, int positions, int tokens, int hd, float* q,
         int heads, int stride, int tokenStride)
     {
