@@ -4,8 +4,9 @@
 //   2k and 2k+1 assembled unsigned in vector k (a group's 64 ql bytes in one load, its 32 qh bytes in both halves,
 //   each half's 2-bit shift by vpsllvw/vpsrlvw), the scale words of their four sub-blocks (vpermw, the high word
 //   cleared), −32·sc as int16 and fp32(d_w) as KQuantAvx2.Scale widens it.
-//   The emitted kernel runs the spec's eight-lane chain of each activation row over the whole row; Hsum8 here
-//   finishes it: the single-row dot's bits. A group of four goes to Avx2Acts4, the rest to the dot.
+//   The emitted kernel runs the spec's eight-lane chain of each activation row over the whole row;
+//   KQuantVnniRows.Row finishes it with Hsum8: the single-row dot's bits. A group of four goes to Avx2Acts4, the rest
+//   to the dot.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -18,47 +19,16 @@ namespace LlamaAot.Kernels.Dot;
 
 public static unsafe partial class DotQ6_KQ8_K
 {
-    /// <summary>Super-blocks per row the VNNI product takes (its row table lives on the stack: 36 KiB at most).</summary>
-    private const int VnniMaxBlocks = 64;
+    /// <summary>Row-range product on the AVX-512 path: prompts through the emitted kernel (KQuantVnniRows).</summary>
+    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end) => KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
 
-    /// <summary>Row-range product on the AVX-512 path: prompts through the emitted kernel when it is in place
-    /// (VnniRow), otherwise and for decode as on AVX2.</summary>
-    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
-    {
-        if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ6_K.QK <= VnniMaxBlocks)
-            IntGemm.Tiled(m, start, end, 1, &VnniRow, null, 0, 0, null, &Avx2);
-        else GemmAvx2(m, start, end);
-    }
-
-    /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit Avx2.</summary>
-    [SkipLocalsInit]   // the table is written before it is read
-    private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state)
-    {
-        int nb = m->Cols / BlockQ6_K.QK;
-        var x = (BlockQ6_K*)(m->W + r * m->RowBytes);
-        var table = stackalloc Vector512<byte>[VnniTiles.Q6_KTableVectors * nb];
-        for (int k = 0; k < nb; k++) Table(x + k, table + VnniTiles.Q6_KTableVectors * k);
-        var chains = stackalloc Vector256<float>[8];
-        long ars = m->ActRowBytes;
-        int b = b0;
-        for (; b + 8 <= b1; b += 8)
-        {
-            var args = new Q6_KRowArgs { Table = (byte*)table, Chains = (float*)chains, Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb };
-            VnniTiles.Q6_K(&args);
-            for (int j = 0; j < 8; j++) m->Y[(b + j) * m->YStride + r] = IntDotAvx2.Hsum8(chains[j]);
-        }
-        if (b + 4 <= b1)
-        {
-            Avx2Acts4((byte*)x, m->Act + b * ars, ars, m->Cols, m->Y + b * m->YStride + r, m->YStride);
-            b += 4;
-        }
-        for (; b < b1; b++) m->Y[b * m->YStride + r] = Avx2((byte*)x, m->Act + b * ars, m->Cols);
-    }
+    private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>
+        KQuantVnniRows.Row(m, r, b0, b1, sizeof(BlockQ6_K), &Table, &VnniTiles.Q6_K, false, &Avx2Acts4, &Avx2);
 
     /// <summary>One super-block's table entry (see the file comment).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Table(BlockQ6_K* x, Vector512<byte>* t)
+    private static void Table(byte* block, Vector512<byte>* t)
     {
+        var x = (BlockQ6_K*)block;
         var lowNibble = Vector512.Create((byte)0x0F);
         var highBits = Vector512.Create((byte)0x30);
         // qh shifts of the low and the high half: chunk 4g (bits 0-1 to 4-5) and 4g+1 (bits 2-3), then 4g+2 (bits

@@ -32,6 +32,10 @@
 //   −32·sc takes off the spec's offset (sc·bs pairs by lane, times 32, in int32), and the spec's chain runs:
 //   acc = fma(cvt(lanes), d_w·d_a, acc), eight chains of eight lanes kept in ymm registers across the row; the driver
 //   finishes each with Hsum8. vpdpbusd and vpdpwssd run at twice the rate of vpmaddubsw and vpmaddwd on Zen 4.
+//   Q5_K (DotQ5_KQ8_K.Avx2's arithmetic) in the same kernel: one scale per 32-element chunk, no offset in the lanes;
+//   instead each activation row's Σ m_j·(bs[2j] + bs[2j+1]) (one 256-bit vpdpwssd of the bsums against each min
+//   twice, summed across lanes) feeds the spec's scalar chain summs = fma(−d_a·dmin_w, Σ, summs), kept in lane 0 of
+//   a vector in memory.
 //   Set LLAMA_AOT_VNNI=0 to keep the intrinsic kernels.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -76,13 +80,14 @@ internal unsafe struct Q4_KTileArgs
     public float* Chains;
 }
 
-/// <summary>One call of the emitted Q6_K kernel: Blocks super-blocks of one weight row (Table: Q6_KTableVectors per
-/// super-block) against eight activation rows.</summary>
+/// <summary>One call of an emitted Q6_K or Q5_K row kernel: Blocks super-blocks of one weight row (Table:
+/// KRowTableVectors per super-block) against eight activation rows.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Q6_KRowArgs
+internal unsafe struct KRowArgs
 {
     public byte* Table;
-    /// <summary>Out: activation row j's eight fp32 chain lanes at Chains + 8j (the driver's Hsum8 finishes them).</summary>
+    /// <summary>Activation row j's eight fp32 acc lanes go out at Chains + 8j (the driver's Hsum8 finishes them); Q5_K's
+    /// summs chain of row j lives in lane 0 at Chains + 64 + 8j, zeroed by the driver before the call.</summary>
     public float* Chains;
     /// <summary>Activation row 0's first super-block quants (past its fp32 d); row j is ActRowBytes·j further.</summary>
     public byte* Act;
@@ -112,16 +117,17 @@ internal static unsafe class VnniTiles
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<Q6_KRowArgs*, void> Q6_KEight;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void> Q6_KEight, Q5_KEight;
 
     static VnniTiles()
     {
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
         void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
-        void* q6k = ExecutableMemory.Load(EmitQ6_K());
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null) return;
-        Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<Q6_KRowArgs*, void>)q6k;
+        void* q6k = ExecutableMemory.Load(EmitQ6_K()), q5k = ExecutableMemory.Load(EmitQ5_K());
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null) return;
+        Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q6k;
+        Q5_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q5k;
         Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40e;
         Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40f;
         Q8_0Pair = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q80;
@@ -148,7 +154,10 @@ internal static unsafe class VnniTiles
     public static void Q8_0(BlockTileArgs* args) => Q8_0Pair(args);
 
     /// <summary>Runs the emitted Q6_K kernel for eight activation rows (callers check Available).</summary>
-    public static void Q6_K(Q6_KRowArgs* args) => Q6_KEight(args);
+    public static void Q6_K(KRowArgs* args) => Q6_KEight(args);
+
+    /// <summary>Runs the emitted Q5_K kernel for eight activation rows (callers check Available).</summary>
+    public static void Q5_K(KRowArgs* args) => Q5_KEight(args);
 
     /// <summary>Runs the emitted Q4_K tile for 8 or 4 activation rows (callers check Available).</summary>
     public static void Q4_K(Q4_KTileArgs* args, int actRows)
@@ -302,16 +311,29 @@ internal static unsafe class VnniTiles
         return e.ToArray();
     }
 
-    /// <summary>Vectors per super-block of a Q6_K row table: four of quants, four of scale words, then −32·sc as
-    /// sixteen int16 and fp32(d_w) at byte 32.</summary>
-    public const int Q6_KTableVectors = 9;
+    /// <summary>Vectors per super-block of a Q6_K or Q5_K row table: four of quants, four of scale words, then 32 bytes
+    /// of int16 words (Q6_K: −32·sc; Q5_K: each min twice), fp32(d_w) at byte 32 and, for Q5_K, −fp32(dmin_w) at 36.</summary>
+    public const int KRowTableVectors = 9;
 
-    /// <summary>The Q6_K product of one weight row and eight activation rows; System V ABI, argument a Q6_KRowArgs*.</summary>
-    internal static byte[] EmitQ6_K()
+    /// <summary>Bytes of KRowArgs.Chains: eight acc chains of eight lanes, then (Q5_K) eight summs chains in lane 0 of
+    /// eight lanes.</summary>
+    public const int KRowChainBytes = 2 * 8 * 32;
+
+    /// <summary>The Q6_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
+    internal static byte[] EmitQ6_K() => EmitKRow(mins: false);
+
+    /// <summary>The Q5_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
+    internal static byte[] EmitQ5_K() => EmitKRow(mins: true);
+
+    /// <summary>The K-quant row kernel (see the file comment): with <paramref name="mins"/> the Q5_K form (no offset in
+    /// the lanes, a summs chain per activation row kept in memory), else Q6_K's.</summary>
+    private static byte[] EmitKRow(bool mins)
     {
-        // zmm0..3: the super-block's quant vectors; 4..7: their scale words; 8..11: piece sums; 12: −32·sc (ymm);
-        // 13: d_w broadcast; 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its chain (ymm).
-        const int Acts = 8, Words = 4, Pieces = 8, Offsets = 12, Dw = 13, Upper = 14, Product = 15, RowLanes = 16, Chains = 24;
+        // zmm0..3: the super-block's quant vectors; 4..7: their scale words; 8..11: piece sums (Q5_K, after them:
+        // −dmin_w, the mins total, d_a·(−dmin_w), a summs chain); 12: the int16 words (ymm); 13: d_w broadcast;
+        // 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its chain (ymm).
+        const int Acts = 8, Words = 4, Pieces = 8, Extra = 12, Dw = 13, Upper = 14, Product = 15, RowLanes = 16, Chains = 24;
+        const int NegDmin = 8, Total = 9, Scratch = 10, Summs = 11;
         var e = new X86Emitter();
         var rows = Prologue(e);   // Terms carries Chains
         var table = new Mem(Table);
@@ -319,7 +341,7 @@ internal static unsafe class VnniTiles
 
         int loop = e.Position;
         for (int k = 0; k < 2 * Words; k++) e.LoadInt(k, table + 64 * k);
-        e.LoadInt(Offsets, table + 64 * 8, 256);
+        e.LoadInt(Extra, table + 64 * 8, 256);
         e.BroadcastInt(Dw, table + (64 * 8 + 32));
         for (int j = 0; j < Acts; j++) e.Xor(RowLanes + j, RowLanes + j, RowLanes + j);
         // Activation rows inside: their sums are independent.
@@ -333,18 +355,37 @@ internal static unsafe class VnniTiles
                 e.DotWords(RowLanes + j, p, Words + k);
             }
         }
+        if (mins) e.BroadcastInt(NegDmin, table + (64 * 8 + 36));
         for (int j = 0; j < Acts; j++)
         {
             int l = RowLanes + j;
-            // The two chunks' lanes added, the offset taken off against the bsums (at qs + 256), then the spec's fma.
+            // The two chunks' lanes added; Q6_K takes the offset off against the bsums (at qs + 256); the spec's fma.
             e.ExtractUpper256(Upper, l);
             e.AddInt(l, l, Upper, 256);
-            e.DotWords(l, Offsets, rows[j] + 256, 256);
+            if (!mins) e.DotWords(l, Extra, rows[j] + 256, 256);
             e.IntToFloat(l, l, 256);
             e.MultiplyBroadcast(Product, Dw, rows[j] + (-4), 256);
             e.FusedMultiplyAdd(Chains + j, l, Product, 256);
+            if (mins)
+            {
+                // Σ m_j·(bs[2j] + bs[2j+1]) into lane 0 (exact integer sums), then summs = fma(−d_a·dmin, it, summs).
+                e.Xor(Total, Total, Total, 256);
+                e.DotWords(Total, Extra, rows[j] + 256, 256);
+                e.ShuffleHalves256(Scratch, Total, Total, 1);
+                e.AddInt(Total, Total, Scratch, 256);
+                e.UnpackHighInt64(Scratch, Total, Total, 256);
+                e.AddInt(Total, Total, Scratch, 256);
+                e.ShuffleInt32(Scratch, Total, 1);
+                e.AddInt(Total, Total, Scratch, 256);
+                e.IntToFloat(Total, Total, 256);
+                e.MultiplyBroadcast(Scratch, NegDmin, rows[j] + (-4), 256);
+                var summs = new Mem(Terms, 32 * (Acts + j));
+                e.LoadInt(Summs, summs, 256);
+                e.FusedMultiplyAdd(Summs, Total, Scratch, 256);
+                e.Store256(summs, Summs);
+            }
         }
-        e.NextIteration(loop, Count, [(Table, 64 * Q6_KTableVectors), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
+        e.NextIteration(loop, Count, [(Table, 64 * KRowTableVectors), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
         for (int j = 0; j < Acts; j++) e.Store256(new Mem(Terms, 32 * j), Chains + j);
         e.ZeroUpper();
         e.Return();
@@ -352,7 +393,7 @@ internal static unsafe class VnniTiles
     }
 
     // Registers shared by the tiles' prologues: the argument, the weight tile or table, the activation terms, the block
-    // count, activation rows 0, 2 and 3 and the row stride (BlockTileArgs, Q4_KTileArgs and Q6_KRowArgs agree up to
+    // count, activation rows 0, 2 and 3 and the row stride (BlockTileArgs, Q4_KTileArgs and KRowArgs agree up to
     // Blocks).
     private const Gpr Args = Gpr.Rdi, Table = Gpr.Rsi, Terms = Gpr.Rdx, Count = Gpr.Rcx, Act0 = Gpr.R8, ActStride = Gpr.R9, Act3 = Gpr.R10, Act2 = Gpr.R11;
 

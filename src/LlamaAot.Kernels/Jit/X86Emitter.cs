@@ -101,6 +101,9 @@ internal sealed class X86Emitter
     /// <summary>vpmovzxbd zmm, xmm: sixteen bytes zero-extended to int32.</summary>
     public void ZeroExtendBytesToInt32(int zmm, int xmm) => Evex(Map0F38, P66, zmm, 0, xmm, 0x31);
 
+    /// <summary>vpshufd ymm, src, imm8: int32 lane i of each 128-bit half from lane (imm >> 2i) &amp; 3 of that half.</summary>
+    public void ShuffleInt32(int dst, int src, byte imm) => Evex(Map0F, P66, dst, 0, src, 0x70, W0, L256, imm);
+
     /// <summary>vshufi32x4 ymm, a, b, imm8: the low 128 bits from a's half imm bit 0, the high from b's half imm bit 1.</summary>
     public void ShuffleHalves256(int dst, int a, int b, byte imm) => Evex(Map0F3A, P66, dst, a, b, 0x43, W0, L256, imm);
 

@@ -51,6 +51,8 @@ public class X86EmitterTests
         ("vpdpbusd zmm5,zmm4,zmm16", e => e.DotBytes(5, 4, 16), "62b25d4850e8"),
         ("vpunpckldq zmm27,zmm5,zmm6", e => e.UnpackLowInt32(27, 5, 6), "6261554862de"),
         ("vpunpckhdq zmm28,zmm13,zmm14", e => e.UnpackHighInt32(28, 13, 14), "624115486ae6"),
+        ("vpshufd ymm10,ymm9,0x1", e => e.ShuffleInt32(10, 9, 1), "62517d2870d101"),
+        ("vpshufd ymm3,ymm17,0xb1", e => e.ShuffleInt32(3, 17, 0xb1), "62b17d2870d9b1"),
         ("vpunpcklqdq zmm28,zmm27,zmm29", e => e.UnpackLowInt64(28, 27, 29), "6201a5406ce5"),
         ("vpunpckhqdq zmm30,zmm27,zmm29", e => e.UnpackHighInt64(30, 27, 29), "6201a5406df5"),
         ("vpaddd zmm28,zmm28,zmm30", e => e.AddInt(28, 28, 30), "62011d40fee6"),
