@@ -226,7 +226,7 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx2, null);
         SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
-        // K-quants: AVX2 kernels serve the AVX-512 path too, except Q4_K, Q5_K and Q6_K prompts (512-bit variants
+        // K-quants: AVX2 kernels serve the AVX-512 path too, except Q3_K, Q4_K, Q5_K and Q6_K prompts (512-bit variants
         // measured slower on Zen 4, which splits them into 256-bit halves; llama.cpp has no AVX-512 branch for these
         // either). Prompts share each weight row's unpacking across four activation rows (MatMul.Acts4Rows), in the
         // order of the dot the matrix uses.
@@ -257,10 +257,11 @@ public sealed unsafe class KernelTable
         // weight row per int32 lane, 2.25x the AVX2 prompt kernel; its dots stay AVX2, and so does its decode unless the
         // emitted one is in place (Jit/VnniDecode.cs).
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
-        // Q6_K and Q5_K prompts: the emitted VNNI kernel, eight activation rows per pass over a weight row (the AVX2
-        // dots' lanes); without it, and for decode, the AVX2 kernels.
+        // Q6_K, Q5_K and Q3_K prompts: the emitted VNNI kernel, eight activation rows per pass over a weight row (the
+        // AVX2 dots' lanes); without it, and for decode, the AVX2 kernels.
         SetInt(GgmlType.Q6_K, &DotQ6_KQ8_K.Avx2, null, &DotQ6_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, &DotQ5_KQ8_K.GemmAvx512Vnni, null);
+        SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx512Vnni, null);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;

@@ -23,7 +23,7 @@ public static unsafe partial class DotQ6_KQ8_K
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end) => KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
 
     private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>
-        KQuantVnniRows.Row(m, r, b0, b1, sizeof(BlockQ6_K), &Table, &VnniTiles.Q6_K, false, &Avx2Acts4, &Avx2);
+        KQuantVnniRows.Row(m, r, b0, b1, sizeof(BlockQ6_K), &Table, &VnniTiles.Q6_K, KRowForm.Q6_K, null, &Avx2Acts4, &Avx2);
 
     /// <summary>One super-block's table entry (see the file comment).</summary>
     private static void Table(byte* block, Vector512<byte>* t)

@@ -1,6 +1,7 @@
-// The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K and Q5_K prompts, one weight row
-// against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. The row's table is built once per
-// row and batch tile; the kernel runs the spec's chains over the whole row and Hsum8 here finishes them.
+// The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K, Q5_K and Q3_K prompts, one
+// weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. The row's table is
+// built once per row and batch tile; the kernel runs the spec's chains over the whole row and Hsum8 here finishes
+// them.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -11,40 +12,74 @@ namespace LlamaAot.Kernels.Dot;
 
 internal static unsafe class KQuantVnniRows
 {
-    /// <summary>Super-blocks per row the kernels take (the row table lives on the stack: 36 KiB at most).</summary>
+    /// <summary>Super-blocks per row the kernels take (the row table lives on the stack: 52 KiB at most).</summary>
     public const int MaxBlocks = 64;
 
     /// <summary>A format's row-range product on the AVX-512 path: a prompt batch of rows of at most MaxBlocks
     /// super-blocks, with the kernels in place, goes a weight row at a time to row (which calls Row); anything else,
-    /// decode included, to the format's AVX2 product avx2Gemm (one: its single-row dot).</summary>
+    /// decode included, to the format's AVX2 product avx2Gemm (one: its single-row dot). With
+    /// <paramref name="flipped"/> (Q3_K) each batch tile first gets its activation copy (PrepareFlipped).</summary>
     public static void Gemm(MatMulArgs* m, int start, int end, delegate*<MatMulArgs*, int, int, int, int*, void> row,
-        delegate*<byte*, byte*, int, float> one, delegate*<MatMulArgs*, int, int, void> avx2Gemm)
+        delegate*<byte*, byte*, int, float> one, delegate*<MatMulArgs*, int, int, void> avx2Gemm, bool flipped = false)
     {
         if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && m->Cols / 256 <= MaxBlocks)
-            IntGemm.Tiled(m, start, end, 1, row, null, 0, 0, null, one);
+        {
+            if (flipped) IntGemm.Tiled(m, start, end, 1, row, &PrepareFlipped, m->Cols / 256 * ActSuperBlockBytes / sizeof(int), 0, null, one);
+            else IntGemm.Tiled(m, start, end, 1, row, null, 0, 0, null, one);
+        }
         else avx2Gemm(m, start, end);
     }
 
-    /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit <paramref name="one"/>: table(block, entry)
-    /// fills the row's table a super-block at a time (blockBytes apart), groups of eight activation rows go through
-    /// the kernel, a group of four through acts4 and the rest through one. With <paramref name="mins"/> each result
-    /// adds the kernel's summs chain (Q5_K: Hsum8(acc) + summs).</summary>
-    [SkipLocalsInit]   // the table is written before it is read
-    public static void Row(MatMulArgs* m, int r, int b0, int b1, int blockBytes, delegate*<byte*, Vector512<byte>*, void> table,
-        delegate*<KRowArgs*, void> kernel, bool mins, delegate*<byte*, byte*, long, int, float*, long, void> acts4,
-        delegate*<byte*, byte*, int, float> one)
+    /// <summary>IntGemm's per-batch-tile preparation for the Q3_K kernel: activation row b0 + i's Q8_K blocks copied
+    /// to state + i·RowBytes with each quant + 128 (as unsigned bytes: q ^ 0x80) and d as it is (the bsums are not
+    /// read).</summary>
+    private static void PrepareFlipped(MatMulArgs* m, int b0, int b1, int* state)
     {
         int nb = m->Cols / 256;
+        var flip = Vector512.Create((byte)0x80);
+        for (int b = b0; b < b1; b++)
+        {
+            byte* src = m->Act + b * m->ActRowBytes, dst = (byte*)state + (b - b0) * (long)nb * ActSuperBlockBytes;
+            for (int s = 0; s < nb; s++, src += ActSuperBlockBytes, dst += ActSuperBlockBytes)
+            {
+                *(float*)dst = *(float*)src;
+                for (int k = 0; k < 4; k++) (Vector512.Load(src + 4 + 64 * k) ^ flip).Store(dst + 4 + 64 * k);
+            }
+        }
+    }
+
+    private const int ActSuperBlockBytes = 292;   // BlockQ8_K
+
+    /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit <paramref name="one"/>: table(block, entry)
+    /// fills the row's table a super-block at a time (blockBytes apart), groups of eight activation rows go through
+    /// the kernel, a group of four through acts4 and the rest through one. Q5_K's results add the kernel's summs chain
+    /// (Hsum8(acc) + summs); Q3_K's kernel reads the flipped activation copy in state (PrepareFlipped; without it its
+    /// rows go through acts4).</summary>
+    [SkipLocalsInit]   // the table is written before it is read
+    public static void Row(MatMulArgs* m, int r, int b0, int b1, int blockBytes, delegate*<byte*, Vector512<byte>*, void> table,
+        delegate*<KRowArgs*, void> kernel, KRowForm form, int* state, delegate*<byte*, byte*, long, int, float*, long, void> acts4,
+        delegate*<byte*, byte*, int, float> one)
+    {
+        bool mins = form == KRowForm.Q5_K;
+        int nb = m->Cols / 256;
         byte* x = m->W + r * m->RowBytes;
-        var t = stackalloc Vector512<byte>[VnniTiles.KRowTableVectors * nb];
-        for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + VnniTiles.KRowTableVectors * k);
+        int vectors = VnniTiles.KRowTableVectors(form);
+        byte* raw = stackalloc byte[64 * vectors * nb + 63];
+        var t = (Vector512<byte>*)IntDotAvx512.Align64(raw);   // the kernel's table loads stay within cache lines
+        for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + vectors * k);
         var chains = stackalloc Vector256<float>[VnniTiles.KRowChainBytes / 32];
         long ars = m->ActRowBytes;
         int b = b0;
-        for (; b + 8 <= b1; b += 8)
+        for (; b + 8 <= b1 && (form != KRowForm.Q3_K || state != null); b += 8)
         {
             for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
-            var args = new KRowArgs { Table = (byte*)t, Chains = (float*)chains, Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb };
+            var args = form == KRowForm.Q3_K
+                ? new KRowArgs
+                {
+                    Table = (byte*)t, Chains = (float*)chains, Act = (byte*)state + (b - b0) * (long)nb * ActSuperBlockBytes + 4,
+                    ActRowBytes = nb * ActSuperBlockBytes, Blocks = nb,
+                }
+                : new KRowArgs { Table = (byte*)t, Chains = (float*)chains, Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb };
             kernel(&args);
             for (int j = 0; j < 8; j++)
             {
@@ -52,11 +87,7 @@ internal static unsafe class KQuantVnniRows
                 m->Y[(b + j) * m->YStride + r] = mins ? y + chains[8 + j].ToScalar() : y;
             }
         }
-        if (b + 4 <= b1)
-        {
-            acts4(x, m->Act + b * ars, ars, m->Cols, m->Y + b * m->YStride + r, m->YStride);
-            b += 4;
-        }
+        for (; b + 4 <= b1; b += 4) acts4(x, m->Act + b * ars, ars, m->Cols, m->Y + b * m->YStride + r, m->YStride);
         for (; b < b1; b++) m->Y[b * m->YStride + r] = one(x, m->Act + b * ars, m->Cols);
     }
 }

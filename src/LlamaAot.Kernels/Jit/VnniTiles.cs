@@ -36,6 +36,11 @@
 //   instead each activation row's Σ m_j·(bs[2j] + bs[2j+1]) (one 256-bit vpdpwssd of the bsums against each min
 //   twice, summed across lanes) feeds the spec's scalar chain summs = fma(−d_a·dmin_w, Σ, summs), kept in lane 0 of
 //   a vector in memory.
+//   Q3_K (DotQ3_KQ8_K.Avx2's arithmetic) in the same kernel, with the operands' roles swapped: the spec's quants
+//   q = u − 4 are signed (−4..3), so the activation is the unsigned side, a + 128 (a copy made once per batch tile,
+//   KQuantVnniRows.PrepareFlipped), and each piece sum starts from the table's −128·Σ of the lane's four q: vpdpbusd
+//   then leaves Σ q·a exactly (|·| ≤ 2048) per spec lane; the scale is the signed sc − 32 of the lane's 16-element
+//   sub-block, and no offset follows.
 //   Set LLAMA_AOT_VNNI=0 to keep the intrinsic kernels.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -80,7 +85,7 @@ internal unsafe struct Q4_KTileArgs
     public float* Chains;
 }
 
-/// <summary>One call of an emitted Q6_K or Q5_K row kernel: Blocks super-blocks of one weight row (Table:
+/// <summary>One call of an emitted Q6_K, Q5_K or Q3_K row kernel: Blocks super-blocks of one weight row (Table:
 /// KRowTableVectors per super-block) against eight activation rows.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct KRowArgs
@@ -94,6 +99,9 @@ internal unsafe struct KRowArgs
     public long ActRowBytes;
     public long Blocks;
 }
+
+/// <summary>The three forms of the K-quant row kernel.</summary>
+internal enum KRowForm { Q6_K, Q5_K, Q3_K }
 
 internal static unsafe class VnniTiles
 {
@@ -117,15 +125,16 @@ internal static unsafe class VnniTiles
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void> Q6_KEight, Q5_KEight;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void> Q6_KEight, Q5_KEight, Q3_KEight;
 
     static VnniTiles()
     {
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
         void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
-        void* q6k = ExecutableMemory.Load(EmitQ6_K()), q5k = ExecutableMemory.Load(EmitQ5_K());
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null) return;
+        void* q6k = ExecutableMemory.Load(EmitQ6_K()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null || q3k == null) return;
+        Q3_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q3k;
         Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q6k;
         Q5_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q5k;
         Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40e;
@@ -158,6 +167,10 @@ internal static unsafe class VnniTiles
 
     /// <summary>Runs the emitted Q5_K kernel for eight activation rows (callers check Available).</summary>
     public static void Q5_K(KRowArgs* args) => Q5_KEight(args);
+
+    /// <summary>Runs the emitted Q3_K kernel for eight activation rows (callers check Available; Act is the flipped
+    /// copy).</summary>
+    public static void Q3_K(KRowArgs* args) => Q3_KEight(args);
 
     /// <summary>Runs the emitted Q4_K tile for 8 or 4 activation rows (callers check Available).</summary>
     public static void Q4_K(Q4_KTileArgs* args, int actRows)
@@ -311,27 +324,34 @@ internal static unsafe class VnniTiles
         return e.ToArray();
     }
 
-    /// <summary>Vectors per super-block of a Q6_K or Q5_K row table: four of quants, four of scale words, then 32 bytes
-    /// of int16 words (Q6_K: −32·sc; Q5_K: each min twice), fp32(d_w) at byte 32 and, for Q5_K, −fp32(dmin_w) at 36.</summary>
-    public const int KRowTableVectors = 9;
+    /// <summary>Vectors per super-block of a K-quant row table: four of quants, four of scale words, then 32 bytes of
+    /// int16 words (Q6_K: −32·sc; Q5_K: each min twice; Q3_K: unused), fp32(d_w) at byte 32 and, for Q5_K,
+    /// −fp32(dmin_w) at 36; Q3_K adds four of piece-sum starting values (−128·Σ of each lane's four quants).</summary>
+    public static int KRowTableVectors(KRowForm form) => form == KRowForm.Q3_K ? 13 : 9;
 
     /// <summary>Bytes of KRowArgs.Chains: eight acc chains of eight lanes, then (Q5_K) eight summs chains in lane 0 of
     /// eight lanes.</summary>
     public const int KRowChainBytes = 2 * 8 * 32;
 
     /// <summary>The Q6_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
-    internal static byte[] EmitQ6_K() => EmitKRow(mins: false);
+    internal static byte[] EmitQ6_K() => EmitKRow(KRowForm.Q6_K);
 
     /// <summary>The Q5_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
-    internal static byte[] EmitQ5_K() => EmitKRow(mins: true);
+    internal static byte[] EmitQ5_K() => EmitKRow(KRowForm.Q5_K);
 
-    /// <summary>The K-quant row kernel (see the file comment): with <paramref name="mins"/> the Q5_K form (no offset in
-    /// the lanes, a summs chain per activation row kept in memory), else Q6_K's.</summary>
-    private static byte[] EmitKRow(bool mins)
+    /// <summary>The Q3_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
+    internal static byte[] EmitQ3_K() => EmitKRow(KRowForm.Q3_K);
+
+    /// <summary>The K-quant row kernel (see the file comment): Q6_K's; Q5_K's (no offset in the lanes, a summs chain per
+    /// activation row kept in memory); or Q3_K's (flipped activations against signed quants from the table's starting
+    /// values, no offset).</summary>
+    private static byte[] EmitKRow(KRowForm form)
     {
+        bool mins = form == KRowForm.Q5_K, flipped = form == KRowForm.Q3_K;
         // zmm0..3: the super-block's quant vectors; 4..7: their scale words; 8..11: piece sums (Q5_K, after them:
-        // −dmin_w, the mins total, d_a·(−dmin_w), a summs chain); 12: the int16 words (ymm); 13: d_w broadcast;
-        // 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its chain (ymm).
+        // −dmin_w, the mins total, d_a·(−dmin_w), a summs chain); 12: the int16 words (ymm; Q3_K: the activation's
+        // piece); 13: d_w broadcast; 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its
+        // chain (ymm).
         const int Acts = 8, Words = 4, Pieces = 8, Extra = 12, Dw = 13, Upper = 14, Product = 15, RowLanes = 16, Chains = 24;
         const int NegDmin = 8, Total = 9, Scratch = 10, Summs = 11;
         var e = new X86Emitter();
@@ -341,7 +361,7 @@ internal static unsafe class VnniTiles
 
         int loop = e.Position;
         for (int k = 0; k < 2 * Words; k++) e.LoadInt(k, table + 64 * k);
-        e.LoadInt(Extra, table + 64 * 8, 256);
+        if (!flipped) e.LoadInt(Extra, table + 64 * 8, 256);
         e.BroadcastInt(Dw, table + (64 * 8 + 32));
         for (int j = 0; j < Acts; j++) e.Xor(RowLanes + j, RowLanes + j, RowLanes + j);
         // Activation rows inside: their sums are independent.
@@ -350,8 +370,17 @@ internal static unsafe class VnniTiles
             for (int j = 0; j < Acts; j++)
             {
                 int p = Pieces + (j & 3);
-                e.Xor(p, p, p);
-                e.DotBytes(p, k, rows[j] + 64 * k);
+                if (flipped)
+                {
+                    e.LoadInt(p, table + 64 * (9 + k));
+                    e.LoadInt(Extra, rows[j] + 64 * k);
+                    e.DotBytes(p, Extra, k);
+                }
+                else
+                {
+                    e.Xor(p, p, p);
+                    e.DotBytes(p, k, rows[j] + 64 * k);
+                }
                 e.DotWords(RowLanes + j, p, Words + k);
             }
         }
@@ -362,7 +391,7 @@ internal static unsafe class VnniTiles
             // The two chunks' lanes added; Q6_K takes the offset off against the bsums (at qs + 256); the spec's fma.
             e.ExtractUpper256(Upper, l);
             e.AddInt(l, l, Upper, 256);
-            if (!mins) e.DotWords(l, Extra, rows[j] + 256, 256);
+            if (form == KRowForm.Q6_K) e.DotWords(l, Extra, rows[j] + 256, 256);
             e.IntToFloat(l, l, 256);
             e.MultiplyBroadcast(Product, Dw, rows[j] + (-4), 256);
             e.FusedMultiplyAdd(Chains + j, l, Product, 256);
@@ -385,7 +414,7 @@ internal static unsafe class VnniTiles
                 e.Store256(summs, Summs);
             }
         }
-        e.NextIteration(loop, Count, [(Table, 64 * KRowTableVectors), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
+        e.NextIteration(loop, Count, [(Table, 64 * KRowTableVectors(form)), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
         for (int j = 0; j < Acts; j++) e.Store256(new Mem(Terms, 32 * j), Chains + j);
         e.ZeroUpper();
         e.Return();

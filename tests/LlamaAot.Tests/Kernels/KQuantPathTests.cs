@@ -242,13 +242,14 @@ public unsafe class KQuantPathTests : IDisposable
     // ---- prompt products ----------------------------------------------------------------------------------------
 
     /// <summary>The prompt product of each kind on a path (Q4_K has one only in the blockwise order; on the AVX-512
-    /// path only Q4_K, Q5_K and Q6_K have their own).</summary>
+    /// path only Q3_K, Q4_K, Q5_K and Q6_K have their own).</summary>
     private static delegate*<MatMulArgs*, int, int, void> GemmOf(Kind k, string path) => (k, path) switch
     {
         (Kind.Q4_KBlockwise, "avx512") => &DotQ4_KQ8_K.GemmAvx512Blockwise,
         (Kind.Q4_KBlockwise, "avx512-vnni") => &DotQ4_KQ8_K.GemmAvx512VnniBlockwise,
         (Kind.Q6_K, "avx512-vnni") => &DotQ6_KQ8_K.GemmAvx512Vnni,
         (Kind.Q5_K, "avx512-vnni") => &DotQ5_KQ8_K.GemmAvx512Vnni,
+        (Kind.Q3_K, "avx512-vnni") => &DotQ3_KQ8_K.GemmAvx512Vnni,
         (_, "avx512") => throw new ArgumentException($"no AVX-512 prompt product for {k}"),
         (Kind.Q6_K, _) => &DotQ6_KQ8_K.GemmAvx2,
         (Kind.Q5_K, _) => &DotQ5_KQ8_K.GemmAvx2,
@@ -263,6 +264,7 @@ public unsafe class KQuantPathTests : IDisposable
     [InlineData(Kind.Q6_K, "avx2")]
     [InlineData(Kind.Q6_K, "avx512-vnni")]
     [InlineData(Kind.Q5_K, "avx512-vnni")]
+    [InlineData(Kind.Q3_K, "avx512-vnni")]
     [InlineData(Kind.Q5_K, "avx2")]
     [InlineData(Kind.Q4_KBlockwise, "avx2")]
     [InlineData(Kind.Q4_KBlockwise, "avx512")]
@@ -272,8 +274,8 @@ public unsafe class KQuantPathTests : IDisposable
     [InlineData(Kind.Q2_KBlockwise, "avx2")]
     public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k, string path)
     {
-        // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q4_K's, Q5_K's and
-        // Q6_K's), the emitted Q6_K and Q5_K products with eight (then four on AVX2), and the AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
+        // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q3_K's, Q4_K's,
+        // Q5_K's and Q6_K's), the emitted Q6_K, Q5_K and Q3_K products with eight (then four on AVX2), and the AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
         // activation rows after the groups of four (0..7 after the eights), ranges that start and end anywhere;
         // every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
