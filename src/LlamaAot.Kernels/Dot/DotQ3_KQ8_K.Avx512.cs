@@ -3,7 +3,7 @@
 //   Per weight row and block of activation rows, once, the row's table (Table): per super-block the signed quants
 //   q = u − 4 of chunks 2k and 2k+1 (U, as the AVX2 dot forms u) in vector k; in vector 4 + k the signed scale
 //   (sc − 32) of each int32 lane's 16-element sub-block as the int16 pair (sc, 0); fp32(d_w) at byte 32 of vector 8;
-//   in vector 9 + k each lane's −128·Σ of its four q, the start that cancels the flipped activation's + 128
+//   in vector KRowStartsAt + k (9 + k) each lane's −128·Σ of its four q, the start that cancels the flipped activation's + 128
 //   (KQuantVnniRows.PrepareFlipped). The kernel's lanes are the spec's; KQuantVnniRows.Row finishes the chains with
 //   Hsum8: the single-row dot's bits. A group of four goes to Avx2Acts4, the rest to the dot.
 using System.Runtime.Intrinsics;
@@ -35,11 +35,11 @@ public static unsafe partial class DotQ3_KQ8_K
             var q = Vector256.Load(x + 32 + 32 * (k / 2));   // qs group 0 holds chunks 0..3, group 1 chunks 4..7
             var signed = Vector512.Create(U(q, hm, 2 * k) - four, U(q, hm, 2 * k + 1) - four).AsSByte();
             t[k] = signed.AsByte();
-            t[9 + k] = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, signed), minus128).AsByte();
+            t[VnniTiles.KRowStartsAt + k] = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, signed), minus128).AsByte();
         }
         var words = Vector512.Create(Scales(x), Vector256<short>.Zero);   // index 16 reads a zero word
         for (int k = 0; k < 4; k++) t[4 + k] = Avx512BW.PermuteVar32x16(words, ScaleIndices[k]).AsByte();
-        float dw = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(*(ushort*)(x + 108) << 16)).ToScalar();
+        float dw = KQuantAvx2.Widen(*(ushort*)(x + 108)).ToScalar();
         t[8] = Vector512.Create(Vector256<byte>.Zero, Vector256.Create(dw).AsByte());
     }
 

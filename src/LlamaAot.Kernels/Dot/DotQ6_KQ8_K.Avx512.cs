@@ -46,7 +46,7 @@ public static unsafe partial class DotQ6_KQ8_K
         var words = Vector512.Create(sc16, sc16);
         var lowWord = Vector512.Create(0xffff);
         for (int k = 0; k < 4; k++) t[4 + k] = (Avx512BW.PermuteVar32x16(words, ScaleIndex(k)).AsInt32() & lowWord).AsByte();
-        float dw = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(x->D << 16)).ToScalar();
+        float dw = KQuantAvx2.Widen(x->D).ToScalar();
         t[8] = Vector512.Create((sc16 * (short)-32).AsByte(), Vector256.Create(dw).AsByte());
     }
 

@@ -122,11 +122,12 @@ internal static unsafe class KQuantAvx2
 
     /// <summary>d_a · fp32(d_w) broadcast to 8 lanes, as the single-row dots form it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Scale(ushort dw, float da)
-    {
-        var w = Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(dw << 16));
-        return X86.Avx2.BroadcastScalarToVector256(Vector128.CreateScalarUnsafe(da) * w);
-    }
+    public static Vector256<float> Scale(ushort dw, float da) =>
+        X86.Avx2.BroadcastScalarToVector256(Vector128.CreateScalarUnsafe(da) * Widen(dw));
+
+    /// <summary>fp32(d_w) in lane 0, widened as the single-row dots widen it (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Widen(ushort dw) => Fp16Vector.HalfHiToSingleArith(Vector128.CreateScalarUnsafe(dw << 16));
 
     /// <summary>−v by flipping the sign bit (exact: −(a·b) and (−a)·b round alike, zeros keep their signs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

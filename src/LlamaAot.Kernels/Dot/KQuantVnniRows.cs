@@ -24,7 +24,7 @@ internal static unsafe class KQuantVnniRows
     {
         if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && m->Cols / 256 <= MaxBlocks)
         {
-            if (flipped) IntGemm.Tiled(m, start, end, 1, row, &PrepareFlipped, m->Cols / 256 * ActSuperBlockBytes / sizeof(int), 0, null, one);
+            if (flipped) IntGemm.Tiled(m, start, end, 1, row, &PrepareFlipped, m->Cols / 256 * KQuantAvx2.Q8K / sizeof(int), 0, null, one);
             else IntGemm.Tiled(m, start, end, 1, row, null, 0, 0, null, one);
         }
         else avx2Gemm(m, start, end);
@@ -39,16 +39,14 @@ internal static unsafe class KQuantVnniRows
         var flip = Vector512.Create((byte)0x80);
         for (int b = b0; b < b1; b++)
         {
-            byte* src = m->Act + b * m->ActRowBytes, dst = (byte*)state + (b - b0) * (long)nb * ActSuperBlockBytes;
-            for (int s = 0; s < nb; s++, src += ActSuperBlockBytes, dst += ActSuperBlockBytes)
+            byte* src = m->Act + b * m->ActRowBytes, dst = (byte*)state + (b - b0) * (long)nb * KQuantAvx2.Q8K;
+            for (int s = 0; s < nb; s++, src += KQuantAvx2.Q8K, dst += KQuantAvx2.Q8K)
             {
                 *(float*)dst = *(float*)src;
                 for (int k = 0; k < 4; k++) (Vector512.Load(src + 4 + 64 * k) ^ flip).Store(dst + 4 + 64 * k);
             }
         }
     }
-
-    private const int ActSuperBlockBytes = 292;   // BlockQ8_K
 
     /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit <paramref name="one"/>: table(block, entry)
     /// fills the row's table a super-block at a time (blockBytes apart), groups of eight activation rows go through
@@ -69,17 +67,18 @@ internal static unsafe class KQuantVnniRows
         for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + vectors * k);
         var chains = stackalloc Vector256<float>[VnniTiles.KRowChainBytes / 32];
         long ars = m->ActRowBytes;
+        // The kernel's activation rows: Q3_K's flipped copy (rows nb·Q8K apart from b0), the others' own.
+        bool copy = form == KRowForm.Q3_K;
+        byte* kernelAct = copy ? (byte*)state : m->Act + b0 * ars;
+        long kernelStride = copy ? (long)nb * KQuantAvx2.Q8K : ars;
         int b = b0;
-        for (; b + 8 <= b1 && (form != KRowForm.Q3_K || state != null); b += 8)
+        for (; b + 8 <= b1 && (!copy || state != null); b += 8)
         {
             for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
-            var args = form == KRowForm.Q3_K
-                ? new KRowArgs
-                {
-                    Table = (byte*)t, Chains = (float*)chains, Act = (byte*)state + (b - b0) * (long)nb * ActSuperBlockBytes + 4,
-                    ActRowBytes = nb * ActSuperBlockBytes, Blocks = nb,
-                }
-                : new KRowArgs { Table = (byte*)t, Chains = (float*)chains, Act = m->Act + b * ars + 4, ActRowBytes = ars, Blocks = nb };
+            var args = new KRowArgs
+            {
+                Table = (byte*)t, Chains = (float*)chains, Act = kernelAct + (b - b0) * kernelStride + 4, ActRowBytes = kernelStride, Blocks = nb,
+            };
             kernel(&args);
             for (int j = 0; j < 8; j++)
             {

@@ -327,7 +327,10 @@ internal static unsafe class VnniTiles
     /// <summary>Vectors per super-block of a K-quant row table: four of quants, four of scale words, then 32 bytes of
     /// int16 words (Q6_K: −32·sc; Q5_K: each min twice; Q3_K: unused), fp32(d_w) at byte 32 and, for Q5_K,
     /// −fp32(dmin_w) at 36; Q3_K adds four of piece-sum starting values (−128·Σ of each lane's four quants).</summary>
-    public static int KRowTableVectors(KRowForm form) => form == KRowForm.Q3_K ? 13 : 9;
+    public static int KRowTableVectors(KRowForm form) => form == KRowForm.Q3_K ? KRowStartsAt + 4 : KRowStartsAt;
+
+    /// <summary>Q3_K: the table vector of chunk pair 0's piece-sum starting values (after the nine the forms share).</summary>
+    public const int KRowStartsAt = 9;
 
     /// <summary>Bytes of KRowArgs.Chains: eight acc chains of eight lanes, then (Q5_K) eight summs chains in lane 0 of
     /// eight lanes.</summary>
@@ -372,7 +375,7 @@ internal static unsafe class VnniTiles
                 int p = Pieces + (j & 3);
                 if (flipped)
                 {
-                    e.LoadInt(p, table + 64 * (9 + k));
+                    e.LoadInt(p, table + 64 * (KRowStartsAt + k));
                     e.LoadInt(Extra, rows[j] + 64 * k);
                     e.DotBytes(p, Extra, k);
                 }
