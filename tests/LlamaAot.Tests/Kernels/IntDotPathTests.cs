@@ -260,9 +260,10 @@ public unsafe class IntDotPathTests : IDisposable
         foreach (var k in Enum.GetValues<Kind>())
         {
             var reference = RefOf(k);
-            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time; 176: tinyllama's
-            // ffn_down, the longest rows whose Q8_0 VNNI terms fit IntGemm's state for 64 activation rows; 264: a tile
-            // buffer past 128 KiB, and Q8_0 terms that fit it only for 48 activation rows (batch 70: two batch tiles);
+            // 16 and 24 blocks: the decode kernels that work a group of eight blocks at a time (batch 137: the batch
+            // kernels' two batch tiles of 128 and 9 rows, the row kernels' three of 64); 176: tinyllama's ffn_down,
+            // whose Q8_0 VNNI terms fit IntGemm's state for 80 activation rows; 264: a tile buffer past 128 KiB, and
+            // Q8_0 terms that fit it only for 48 activation rows (batch 70: two batch tiles);
             // 520: rows too long for the Q4_0 and Q8_0 prompt tiles, which then take Rows16 / Tile4 (batch 13: Q4_0
             // takes a tile of eight activation rows, one of four and a leftover row; Q8_0 six pairs and a leftover row).
             foreach (int blocks in new[] { 9, 16, 24, 176, 264, 520 })
@@ -272,7 +273,7 @@ public unsafe class IntDotPathTests : IDisposable
                 var rng = new Random((int)k);
                 long rowBytes = blocks * WeightBlockBytes(k);
                 long actBytes = blocks * sizeof(BlockQ8_0);
-                foreach (int batch in blocks == 264 ? new[] { 13, 70 } : blocks > 100 ? new[] { 13 } : new[] { 1, 3, 4, 9, 70 })
+                foreach (int batch in blocks == 264 ? new[] { 13, 70 } : blocks > 100 ? new[] { 13 } : new[] { 1, 3, 4, 9, 70, 137 })
                 {
                     byte* w = Row((int)(Rows * rowBytes), 1);
                     byte* act = Row((int)(batch * actBytes), 2);
