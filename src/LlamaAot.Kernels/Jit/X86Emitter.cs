@@ -1,5 +1,5 @@
-// A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs, Jit/VnniDecode.cs):
-// .NET 9 exposes no intrinsic for AVX-512 VNNI's vpdpbusd, GFNI or F16C, so the loops that need them are emitted as
+// A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs, Jit/VnniDecode.cs,
+// Jit/HalfAccumulate.cs): .NET 9 exposes no intrinsic for AVX-512 VNNI's vpdpbusd, GFNI or F16C, so the loops that need them are emitted as
 // machine code. It knows only the forms those kernels use: EVEX instructions of 512, 256 or 128 bits (register or
 // [base + index·scale + disp32] operands, 32-bit embedded broadcast, an 8-bit immediate where the instruction has
 // one, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit displacement,
@@ -153,6 +153,18 @@ internal sealed class X86Emitter
     /// <summary>vextracti64x4 ymm, zmm, 1: the upper 256 bits into a register.</summary>
     public void ExtractUpper256(int ymm, int zmm) => Evex(Map0F3A, P66, zmm, 0, ymm, 0x3B, W1, L512, 1);
 
+    /// <summary>vbroadcastss zmm, m32.</summary>
+    public void BroadcastFloat(int zmm, Mem m) => Evex(Map0F38, P66, zmm, 0, m, false, 0x18);
+
+    /// <summary>vmulps dst, a, b.</summary>
+    public void Multiply(int dst, int a, int b) => Evex(Map0F, NoPrefix, dst, a, b, 0x59);
+
+    /// <summary>vcvtps2ph ymm, zmm, imm8: sixteen fp32 to fp16, rounded as imm8 says (0: to nearest, ties to even).</summary>
+    public void FloatToHalf(int ymm, int zmm, byte imm) => Evex(Map0F3A, P66, zmm, 0, ymm, 0x1D, W0, L512, imm);
+
+    /// <summary>vcvtph2ps zmm, ymm: sixteen fp16 to fp32 (exact).</summary>
+    public void HalfToFloat(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x13);
+
     /// <summary>vzeroupper.</summary>
     public void ZeroUpper() => Emit(0xC5, 0xF8, 0x77);
 
@@ -235,6 +247,38 @@ internal sealed class X86Emitter
     {
         Emit(0x0F, 0x85);
         Emit32(target - (Position + 4));
+    }
+
+    /// <summary>jnz to a place not yet emitted: returns the jump's field for <see cref="Bind"/>.</summary>
+    public int JumpIfNotZeroForward()
+    {
+        Emit(0x0F, 0x85);
+        Emit32(0);
+        return Position - 4;
+    }
+
+    /// <summary>jmp to a Position taken earlier.</summary>
+    public void Jump(int target)
+    {
+        Emit(0xE9);
+        Emit32(target - (Position + 4));
+    }
+
+    /// <summary>Points a forward jump's field (from <see cref="JumpIfNotZeroForward"/>) at the current Position.</summary>
+    public void Bind(int field)
+    {
+        int rel = Position - (field + 4);
+        for (int i = 0; i < 4; i++) _code[field + i] = (byte)(rel >> 8 * i);
+    }
+
+    /// <summary>cmp byte [m], 0 (sets ZF when the byte is zero).</summary>
+    public void CompareByteToZero(Mem m)
+    {
+        int index = m.Index is Gpr i ? (int)i : 0;
+        if (((index | (int)m.Base) & 8) != 0) Rex(0, 0, index, (int)m.Base);
+        Emit(0x80);
+        ModRm(7, m);
+        Emit(0);
     }
 
     public void Return() => Emit(0xC3);

@@ -1,20 +1,63 @@
 // Flash attention, AVX-512: FlashAttention.Grouped with 16-lane loops; an fp16 accumulator is rounded to fp16 after
-// every update (Fp16Vector.RoundToHalfSmall, or RoundToHalf outside its range), so it holds what the spec's fp16
-// bits hold.
+// every update (Fp16Vector.RoundToHalfSmall, or RoundToHalf outside its range; vcvtps2ph and vcvtph2ps in the
+// emitted kernel, Jit/HalfAccumulate.cs), so it holds what the spec's fp16 bits hold.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
+using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.Quants;
 
 namespace LlamaAot.Kernels.Ops;
 
 public static unsafe partial class FlashAttention
 {
+    /// <summary>Grouped with the AVX-512 lanes; an fp16 accumulator's updates in emitted code (Jit/HalfAccumulate.cs)
+    /// where it is in place.</summary>
     public static void Avx512(AttentionArgs* p)
     {
         if (!Avx512F.IsSupported) { Reference(p); return; }
+        if (HalfAccumulate.Available) Grouped<Avx512EmittedLanes>(p);
+        else Grouped<Avx512Lanes>(p);
+    }
+
+    /// <summary>Grouped with the AVX-512 intrinsic lanes only (what Avx512 runs without the emitted code).</summary>
+    public static void Avx512Intrinsic(AttentionArgs* p)
+    {
+        if (!Avx512F.IsSupported) { Reference(p); return; }
         Grouped<Avx512Lanes>(p);
+    }
+
+    /// <summary>Avx512Lanes, but an fp16 accumulator's whole 64-lane blocks are updated by the emitted kernel, up to
+    /// four heads a call; the lanes past them (head sizes that are not a multiple of 64) by the intrinsic lanes.</summary>
+    private readonly struct Avx512EmittedLanes : IAttentionLanes
+    {
+        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads)
+        {
+            int blocks = f16 ? n / HalfAccumulate.Lanes * HalfAccumulate.Lanes : 0;
+            var args = new HalfAccumulateArgs { HeadBytes = (long)n * sizeof(float), StrideBytes = stride * sizeof(float), Count = count };
+            for (int h = 0; h < heads; h += HalfAccumulate.MaxHeads)
+            {
+                int k = Math.Min(HalfAccumulate.MaxHeads, heads - h);
+                args.Exps = e + h * Chunk;
+                args.NewMax = newMax + h * Chunk;
+                for (int i = 0; i < blocks; i += HalfAccumulate.Lanes)
+                {
+                    args.Acc = acc + (long)h * n + i;
+                    args.Values = values + i;
+                    HalfAccumulate.Run(&args, k);
+                }
+            }
+            if (blocks < n) Avx512Lanes.Accumulate(acc, n, blocks, values, stride, count, e, newMax, f16, heads);
+        }
+
+        public static float Dot(float* x, float* y, int n) => Avx512Lanes.Dot(x, y, n);
+        public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s) => Avx512Lanes.Scores(keys, stride, q, hd, count, scale, s);
+        public static float Scan(float* a, byte* newMax, int count, float m) => Avx512Lanes.Scan(a, newMax, count, m);
+        public static void Exp(float* x, float* y, int n) => Avx512Lanes.Exp(x, y, n);
+        public static void Widen(ushort* h, float* f, int n) => Avx512Lanes.Widen(h, f, n);
+        public static void Scale(float* acc, int n, float ms, bool f16) => Avx512Lanes.Scale(acc, n, ms, f16);
+        public static void Mad(float* acc, float* v, int n, float vs, bool f16) => Avx512Lanes.Mad(acc, v, n, vs, f16);
     }
 
     private readonly struct Avx512Lanes : IAttentionLanes
@@ -24,19 +67,24 @@ public static unsafe partial class FlashAttention
         /// time, then 16 and the scalar rest; each lane sees the spec's operations in order. An fp16 accumulator is
         /// rounded by Fp16Vector.RoundToHalfSmall, no branch per update; when any update of a pass reached 32768 in
         /// magnitude (or inf/NaN), nothing is stored and the pass runs again with RoundToHalf.</summary>
-        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads)
+        public static void Accumulate(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads) =>
+            Accumulate(acc, n, 0, values, stride, count, e, newMax, f16, heads);
+
+        /// <summary>Accumulate for lanes [from, n) only.</summary>
+        public static void Accumulate(float* acc, int n, int from, float* values, long stride, int count, float* e, byte* newMax, bool f16, int heads)
         {
             int h = 0;
-            for (; h + 2 <= heads; h += 2) Heads<TwoActs>(acc + h * n, n, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
-            if (h < heads) Heads<OneAct>(acc + h * n, n, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
+            for (; h + 2 <= heads; h += 2) Heads<TwoActs>(acc + h * n, n, from, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
+            if (h < heads) Heads<OneAct>(acc + h * n, n, from, values, stride, count, e + h * Chunk, newMax + h * Chunk, f16);
         }
 
-        /// <summary>Accumulate for THeads.Count (one or two) heads, 64 lanes (four zmm a head) at a time, then 16,
-        /// then the scalar rest; the kernels' count types (IActRows) serve as the head and register counts.</summary>
-        private static void Heads<THeads>(float* acc, int n, float* values, long stride, int count, float* e, byte* newMax, bool f16)
+        /// <summary>Accumulate for THeads.Count (one or two) heads from lane <paramref name="from"/>, 64 lanes (four
+        /// zmm a head) at a time, then 16, then the scalar rest; the kernels' count types (IActRows) serve as the head
+        /// and register counts.</summary>
+        private static void Heads<THeads>(float* acc, int n, int from, float* values, long stride, int count, float* e, byte* newMax, bool f16)
             where THeads : struct, IActRows
         {
-            int i = 0;
+            int i = from;
             for (; i + 64 <= n; i += 64) Pass<THeads, FourActs>(acc + i, n, values + i, stride, count, e, newMax, f16);
             for (; i + 16 <= n; i += 16) Pass<THeads, OneAct>(acc + i, n, values + i, stride, count, e, newMax, f16);
             if (i < n) AccumulateRows<Avx512Lanes>(acc + i, n - i, n, values + i, stride, count, e, newMax, f16, THeads.Count);

@@ -32,7 +32,7 @@ public unsafe struct AttentionArgs
 public static unsafe partial class FlashAttention
 {
     /// <summary>Positions Grouped works on at a time (its scratch holds one chunk's keys, values and exps).</summary>
-    private const int Chunk = 128;
+    internal const int Chunk = 128;
 
     /// <summary>Scratch for one call of <paramref name="rows"/> query rows (heads × tokens): the rows' queries and
     /// accumulators, a chunk's keys and values (fp32), each row's running maximum and sum, and per row and position

@@ -14,6 +14,7 @@ public static class KernelTestKit
     public static bool Supported(string path) => path switch
     {
         "avx512" => Avx512F.IsSupported && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported,
+        "avx512-intrinsic" => Supported("avx512"),
         "avx2" => Avx2.IsSupported && Fma.IsSupported,
         "v128" => Vector128.IsHardwareAccelerated,
         "neon" => AdvSimd.Arm64.IsSupported,

@@ -85,6 +85,16 @@ public class X86EmitterTests
         ("vpunpckldq xmm1,xmm28,xmm29", e => e.UnpackLowInt32(1, 28, 29, 128), "62911d0062cd"),
         ("vpaddd ymm0,ymm0,ymm2", e => e.AddInt(0, 0, 2, 256), "62f17d28fec2"),
         ("vcvtdq2ps ymm0,ymm0", e => e.IntToFloat(0, 0, 256), "62f17c285bc0"),
+        ("vbroadcastss zmm20,[r8+0x200]", e => e.BroadcastFloat(20, new Mem(Gpr.R8, 0x200)), "62c27d4818a000020000"),
+        ("vbroadcastss zmm20,[rax+0x1000]", e => e.BroadcastFloat(20, new Mem(Gpr.Rax, 0x1000)), "62e27d4818a000100000"),
+        ("vcvtps2ph ymm21,zmm3,0x0", e => e.FloatToHalf(21, 3, 0), "62b37d481ddd00"),
+        ("vcvtps2ph ymm24,zmm15,0x0", e => e.FloatToHalf(24, 15, 0), "62137d481df800"),
+        ("vcvtph2ps zmm3,ymm21", e => e.HalfToFloat(3, 21), "62b27d4813dd"),
+        ("vcvtph2ps zmm15,ymm24", e => e.HalfToFloat(15, 24), "62127d4813f8"),
+        ("vmulps zmm5,zmm5,zmm20", e => e.Multiply(5, 5, 20), "62b1544859ec"),
+        ("vaddps zmm5,zmm5,zmm17", e => e.AddFloat(5, 5, 17), "62b1544858e9"),
+        ("cmp byte [r9+0x180],0x0", e => e.CompareByteToZero(new Mem(Gpr.R9, 0x180)), "4180b98001000000"),
+        ("cmp byte [rax+0x100],0x0", e => e.CompareByteToZero(new Mem(Gpr.Rax, 0x100)), "80b80001000000"),
         ("vzeroupper", e => e.ZeroUpper(), "c5f877"),
         ("mov r9,[rdi+0x18]", e => e.Load(Gpr.R9, new Mem(Gpr.Rdi, 0x18)), "4c8b8f18000000"),
         ("lea r11,[r8+r9*2]", e => e.Lea(Gpr.R11, new Mem(Gpr.R8, 0, Gpr.R9, 2)), "4f8d9c4800000000"),
@@ -114,6 +124,21 @@ public class X86EmitterTests
             e.JumpIfNotZero(loop);
         });
         Assert.Equal("4881e901000000" + "0f85f3ffffff", hex);
+    }
+
+    [Fact]
+    public void Forward_and_backward_jumps_land_on_their_targets()
+    {
+        // jne rel32 at 0 over a one-byte ret to 7: +1; jmp rel32 at 7 back to 0: −12.
+        string hex = Hex(e =>
+        {
+            int start = e.Position;
+            int field = e.JumpIfNotZeroForward();
+            e.Return();
+            e.Bind(field);
+            e.Jump(start);
+        });
+        Assert.Equal("0f8501000000" + "c3" + "e9f4ffffff", hex);
     }
 
     [Fact]
