@@ -3,8 +3,8 @@
 //   Per weight row and block of activation rows, once, the row's table (Table): per super-block the signed quants
 //   q = u − 4 of chunks 2k and 2k+1 (U, as the AVX2 dot forms u) in vector k; in vector 4 + k the signed scale
 //   (sc − 32) of each int32 lane's 16-element sub-block as the int16 pair (sc, 0); fp32(d_w) at byte 32 of vector 8;
-//   in vector KRowStartsAt + k (9 + k) each lane's −128·Σ of its four q, the start that cancels the flipped activation's + 128
-//   (KQuantVnniRows.PrepareFlipped). The kernel's lanes are the spec's; KQuantVnniRows.Row finishes the chains with
+//   in vector KRowStartsAt + k (9 + k) each lane's −128·Σ of its four q, the start that cancels the flipped
+//   activation's + 128 (KQuantVnniRows.PrepareFlipped). The kernel's lanes are the spec's; KQuantVnniRows.Row finishes the chains with
 //   Hsum8: the single-row dot's bits. A group of four goes to Avx2Acts4, the rest to the dot.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -1,6 +1,6 @@
 // A minimal x86-64 encoder for the kernels this runtime writes at start-up (Jit/VnniTiles.cs, Jit/VnniDecode.cs,
-// Jit/HalfAccumulate.cs): .NET 9 exposes no intrinsic for AVX-512 VNNI's vpdpbusd, GFNI or F16C, so the loops that need them are emitted as
-// machine code. It knows only the forms those kernels use: EVEX instructions of 512, 256 or 128 bits (register or
+// Jit/HalfAccumulate.cs): .NET 9 exposes no intrinsic for AVX-512 VNNI's vpdpbusd, GFNI or F16C, so the loops that
+// need them are emitted as machine code. It knows only the forms those kernels use: EVEX instructions of 512, 256 or 128 bits (register or
 // [base + index·scale + disp32] operands, 32-bit embedded broadcast, an 8-bit immediate where the instruction has
 // one, no masking) and a handful of 64-bit integer instructions. Memory operands always carry a 32-bit displacement,
 // so EVEX's scaled 8-bit displacements never arise. Encodings follow the Intel SDM, volume 2, §2.7 (EVEX) and

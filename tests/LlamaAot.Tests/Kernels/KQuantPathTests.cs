@@ -275,7 +275,8 @@ public unsafe class KQuantPathTests : IDisposable
     public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k, string path)
     {
         // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q3_K's, Q4_K's,
-        // Q5_K's and Q6_K's), the emitted Q6_K, Q5_K and Q3_K products with eight (then four on AVX2), and the AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
+        // Q5_K's and Q6_K's), the emitted Q6_K, Q5_K and Q3_K products with eight (then four on AVX2), and the
+        // AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
         // activation rows after the groups of four (0..7 after the eights), ranges that start and end anywhere;
         // every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
