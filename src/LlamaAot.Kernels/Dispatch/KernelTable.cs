@@ -210,6 +210,8 @@ public sealed unsafe class KernelTable
         Softmax = neon ? &Ops.Softmax.Neon : &Ops.Softmax.V128;
         SiluMul = neon ? &Ops.SiluMul.Neon : &Ops.SiluMul.V128;
         Add = neon ? &Ops.Add.Neon : &Ops.Add.V128;
+        RopeAdjacent = neon ? &Rope.AdjacentNeon : &Rope.AdjacentV128;
+        RopeNeox = neon ? &Rope.NeoxNeon : &Rope.NeoxV128;
         Attention = &FlashAttention.V128;
     }
 
@@ -241,6 +243,8 @@ public sealed unsafe class KernelTable
         Softmax = &Ops.Softmax.Avx2;
         SiluMul = &Ops.SiluMul.Avx2;
         Add = &Ops.Add.Avx2;
+        RopeAdjacent = &Rope.AdjacentAvx2;
+        RopeNeox = &Rope.NeoxAvx2;
         Attention = &FlashAttention.Avx2;
     }
 
@@ -266,6 +270,8 @@ public sealed unsafe class KernelTable
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;
         Add = &Ops.Add.Avx512;
+        RopeAdjacent = &Rope.AdjacentAvx512;
+        RopeNeox = &Rope.NeoxAvx512;
         Attention = &FlashAttention.Avx512;
     }
 

@@ -47,30 +47,34 @@ public static unsafe partial class Rope
     /// Applied to each of <paramref name="heads"/> vectors of length headDim; only the first 2·Pairs dims rotate.</summary>
     public static void AdjacentReference(float* x, int heads, int headDim, float* cos, float* sin, int pairs)
     {
-        for (int h = 0; h < heads; h++)
-        {
-            float* v = x + h * headDim;
-            for (int i = 0; i < pairs; i++)
-            {
-                float x0 = v[2 * i], x1 = v[2 * i + 1];
-                v[2 * i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
-                v[2 * i + 1] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
-            }
-        }
+        for (int h = 0; h < heads; h++) AdjacentPairs(x + h * headDim, cos, sin, 0, pairs);
     }
 
     /// <summary>NeoX pairing: (x[i], x[i + n_dims/2]) rotate together.</summary>
     public static void NeoxReference(float* x, int heads, int headDim, float* cos, float* sin, int pairs)
     {
-        for (int h = 0; h < heads; h++)
+        for (int h = 0; h < heads; h++) NeoxPairs(x + h * headDim, cos, sin, 0, pairs, pairs);
+    }
+
+    /// <summary>Pairs [from, to) of one head vector v in the adjacent pairing: the spec, and every path's tail.</summary>
+    internal static void AdjacentPairs(float* v, float* cos, float* sin, int from, int to)
+    {
+        for (int i = from; i < to; i++)
         {
-            float* v = x + h * headDim;
-            for (int i = 0; i < pairs; i++)
-            {
-                float x0 = v[i], x1 = v[i + pairs];
-                v[i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
-                v[i + pairs] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
-            }
+            float x0 = v[2 * i], x1 = v[2 * i + 1];
+            v[2 * i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+            v[2 * i + 1] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
+        }
+    }
+
+    /// <summary>Pairs [from, to) of one head vector v in the NeoX pairing (partner `half` elements on).</summary>
+    internal static void NeoxPairs(float* v, float* cos, float* sin, int from, int to, int half)
+    {
+        for (int i = from; i < to; i++)
+        {
+            float x0 = v[i], x1 = v[i + half];
+            v[i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+            v[i + half] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
         }
     }
 }

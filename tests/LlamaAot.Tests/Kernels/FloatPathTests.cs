@@ -594,6 +594,67 @@ public unsafe class FloatPathTests : IDisposable
         }
     }
 
+    private static delegate*<float*, int, int, float*, float*, int, void> RopeOf(string path, bool neox) => (path, neox) switch
+    {
+        ("avx512", false) => &Rope.AdjacentAvx512,
+        ("avx512", true) => &Rope.NeoxAvx512,
+        ("avx2", false) => &Rope.AdjacentAvx2,
+        ("avx2", true) => &Rope.NeoxAvx2,
+        ("v128", false) => &Rope.AdjacentV128,
+        ("v128", true) => &Rope.NeoxV128,
+        ("neon", false) => &Rope.AdjacentNeon,
+        ("neon", true) => &Rope.NeoxNeon,
+        (_, false) => &Rope.AdjacentReference,
+        _ => &Rope.NeoxReference,
+    };
+
+    /// <summary>Both pairings on every path: head sizes from 2 to 256, every rotated-pair count below 33 and the
+    /// full and partial rotations of real heads (the rest of a head must stay as it was), one and three heads, angles
+    /// from a real table and raw random cos/sin, inf and NaN inputs, starts shifted by 0..3 elements, and tables and
+    /// heads that end at a PROT_NONE page.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Rope_equals_reference_bit_for_bit(string path)
+    {
+        var rng = new Random(31);
+        using var table = new RopeTable(64, 128, 10000f, 1f);
+        foreach (bool neox in new[] { false, true })
+        {
+            var op = RopeOf(path, neox);
+            var reference = RopeOf("reference", neox);
+            foreach (int headDim in new[] { 2, 6, 16, 34, 64, 66, 80, 128, 256 })
+            {
+                var pairCounts = Enumerable.Range(0, 33).Concat([headDim / 4, headDim / 2 - 1, headDim / 2]).Where(p => p >= 0 && p <= headDim / 2).Distinct();
+                foreach (int pairs in pairCounts)
+                {
+                    foreach (int heads in new[] { 1, 3 })
+                    {
+                        int shift = rng.Next(4), n = heads * headDim;
+                        float* x0 = (float*)Row(n, 4, 0), x1 = (float*)Row(n, 4, shift);
+                        float* cos = (float*)Row(pairs, 4, 3 - shift), sin = (float*)Row(pairs, 4, shift);
+                        FillWide(rng, FloatType.F32, (byte*)x0, n);
+                        if (n > 4 && rng.Next(4) == 0) { x0[rng.Next(n)] = float.PositiveInfinity; x0[rng.Next(n)] = float.NaN; }
+                        bool real = rng.Next(2) == 0 && pairs <= table.Pairs;
+                        int pos = rng.Next(table.MaxPositions);
+                        for (int i = 0; i < pairs; i++)
+                        {
+                            cos[i] = real ? table.Cos[(long)pos * table.Pairs + i] : (float)(rng.NextDouble() * 4 - 2);
+                            sin[i] = real ? table.Sin[(long)pos * table.Pairs + i] : (float)(rng.NextDouble() * 4 - 2);
+                        }
+                        new Span<float>(x0, n).CopyTo(new Span<float>(x1, n));
+                        reference(x0, heads, headDim, cos, sin, pairs);
+                        op(x1, heads, headDim, cos, sin, pairs);
+                        for (int i = 0; i < n; i++)
+                        {
+                            Assert.True(SameOrBothNaN(x0[i], x1[i]),
+                                $"{path} rope neox={neox} headDim={headDim} pairs={pairs} heads={heads} at {i}: expected {x0[i]:R} got {x1[i]:R}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // ---- flash attention ----------------------------------------------------------------------------------------
 
     /// <summary>The attention paths: avx512 runs an fp16 accumulator's updates in emitted code, avx512-intrinsic
