@@ -11,7 +11,9 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using LlamaAot.Bench;
 using LlamaAot.Kernels.Dispatch;
 
-var (single, all, threads) = BandwidthProbe.Measure();
+// The product's probe (src/LlamaAot/Diagnostics/BandwidthProbe.cs), the one `llama-aot bench --bandwidth` runs.
+int threads = Environment.ProcessorCount;
+double single = LlamaAot.Diagnostics.BandwidthProbe.Measure(1), all = LlamaAot.Diagnostics.BandwidthProbe.Measure(threads);
 Console.WriteLine($"read bandwidth: {single:F1} GB/s single thread, {all:F1} GB/s with {threads} threads");
 
 var job = Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5)

@@ -1,6 +1,9 @@
 // `llama-aot bench -m MODEL [-p 512] [-n 128] [-t N[,N…]] [-r 5] [-o md|json]`: llama-bench's pp/tg tests.
 // pp: one prompt of p tokens from an empty cache; tg: n single-token steps from an empty cache. Timing covers
-// only the forward passes (no load, tokenization or sampling); mean ± sd over r runs after one warm-up.
+// only the forward passes (no load, tokenization or sampling); mean ± sd over r runs after one warm-up. Each tg line
+// on stderr also gives the weight bytes a token reads times t/s; --bandwidth then measures the machine's streaming read
+// with the same thread counts (Diagnostics/BandwidthProbe.cs), after the peak RSS is taken, and gives each tg as a share
+// of it: the yardstick decode speed is held to.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -19,17 +22,25 @@ internal static class BenchCommand
           -r N    repetitions (default 5)
           -b N    prompt batch size (default 512)
           --affinity  pin each thread to its own physical core (Linux)
+          --bandwidth measure memory read bandwidth afterwards and give each tg as a share of it
           -o FMT  md (default) or json
 
         """;
 
-    private sealed record Row(string Model, double SizeGiB, double ParamsB, string Type, int Threads, string Isa, string Test, double Mean, double Sd, long PeakRssBytes);
+    private sealed record Row(string Model, double SizeGiB, double ParamsB, string Type, int Threads, string Isa, string Test, double Mean, double Sd, long PeakRssBytes)
+    {
+        /// <summary>tg rows: weight bytes read per second (bytes a token reads × mean t/s); 0 for pp.</summary>
+        public double WeightGBs { get; init; }
+
+        /// <summary>With --bandwidth: the streaming read measured with this row's thread count, GB/s.</summary>
+        public double BandwidthGBs { get; set; }
+    }
 
     public static int Run(string[] args, CliContext ctx)
     {
         string? model = null, format = "md";
         int pp = 512, tg = 128, reps = 5, batch = 512;
-        bool affinity = false;
+        bool affinity = false, bandwidth = false;
         int[] threads = [Scheduler.WorkerPool.DefaultThreadCount()];
         var r = new ArgReader(args);
         while (r.NextFlag() is { } flag)
@@ -43,6 +54,7 @@ internal static class BenchCommand
                 case "-b" or "--batch-size": batch = r.Int(flag, 1, 1 << 16); break;
                 case "-t" or "--threads": threads = ParseList(flag, r.Value(flag)); break;
                 case "--affinity": affinity = true; break;
+                case "--bandwidth": bandwidth = true; break;
                 case "-o" or "--output":
                     format = r.Value(flag);
                     if (format is not ("md" or "json")) throw new UsageException($"flag {flag}: '{format}' is not md or json");
@@ -75,32 +87,52 @@ internal static class BenchCommand
             int[] tokens = new int[Math.Max(pp, tg)];
             for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(m.Config.VocabSize);
 
-            void Add(string test, Func<double> run, int count)
+            long perToken = m.Weights.BytesPerToken;
+            void Add(string test, Func<double> run, int count, bool decode)
             {
                 run();   // warm-up: page in the weights, settle the threads
                 var rates = new double[reps];
                 for (int i = 0; i < reps; i++) rates[i] = count / run();
                 double mean = rates.Average();
                 double sd = reps > 1 ? Math.Sqrt(rates.Sum(x => (x - mean) * (x - mean)) / (reps - 1)) : 0;
-                rows.Add(new Row(Path.GetFileName(model), bytes / 1073741824.0, n / 1e9, type, m.Threads,
-                    Kernels.Dispatch.KernelTable.Describe(m.Isa), test, mean, sd, PeakRss()));
-                ctx.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {test}: {mean:F2} ± {sd:F2} t/s"));
+                var row = new Row(Path.GetFileName(model), bytes / 1073741824.0, n / 1e9, type, m.Threads,
+                    Kernels.Dispatch.KernelTable.Describe(m.Isa), test, mean, sd, PeakRss()) { WeightGBs = decode ? perToken * mean / 1e9 : 0 };
+                rows.Add(row);
+                string reads = decode ? string.Create(CultureInfo.InvariantCulture, $" ({row.WeightGBs:F1} GB/s of weights, {perToken / 1e6:F0} MB a token)") : "";
+                ctx.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {test}: {mean:F2} ± {sd:F2} t/s{reads}"));
             }
 
-            if (pp > 0) Add($"pp{pp}", () => Time(() => m.Evaluate(tokens.AsSpan(0, pp), 0)), pp);
+            if (pp > 0) Add($"pp{pp}", () => Time(() => m.Evaluate(tokens.AsSpan(0, pp), 0)), pp, decode: false);
             if (tg > 0)
             {
                 Add($"tg{tg}", () => Time(() =>
                 {
                     for (int i = 0; i < tg; i++) m.Evaluate(tokens.AsSpan(i, 1), i);
-                }), tg);
+                }), tg, decode: true);
             }
         }
 
+        ctx.Stderr.WriteLine($"peak RSS: {PeakRss() / 1048576.0:F1} MiB");
+        if (bandwidth) MeasureBandwidth(ctx, rows);
         if (format == "json") WriteJson(ctx, rows);
         else WriteMarkdown(ctx.Stdout, rows);
-        ctx.Stderr.WriteLine($"peak RSS: {PeakRss() / 1048576.0:F1} MiB");
         return CliApp.ExitOk;
+    }
+
+    /// <summary>The streaming read with each thread count of the tg rows, and each tg row's share of it.</summary>
+    private static void MeasureBandwidth(CliContext ctx, List<Row> rows)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        foreach (int t in rows.Where(r => r.WeightGBs > 0).Select(r => r.Threads).Distinct())
+        {
+            double gbs = Diagnostics.BandwidthProbe.Measure(t);
+            ctx.Stderr.WriteLine(string.Create(ci, $"read bandwidth, {t} thread{(t == 1 ? "" : "s")} (1 GiB streaming read): {gbs:F1} GB/s"));
+            foreach (var r in rows.Where(r => r.Threads == t && r.WeightGBs > 0))
+            {
+                r.BandwidthGBs = gbs;
+                ctx.Stderr.WriteLine(string.Create(ci, $"  {r.Test}: {r.WeightGBs:F1} GB/s of weights = {100 * r.WeightGBs / gbs:F0}% of it"));
+            }
+        }
     }
 
     private static double Time(Action a)
@@ -124,7 +156,6 @@ internal static class BenchCommand
         return list.Length > 0 ? list : throw new UsageException($"flag {flag} needs at least one thread count");
     }
 
-    /// <summary>The dominant weight type of the file (the type holding most bytes).</summary>
     /// <summary>The quantize target general.file_type names (Q4_K_M …) when it is one we know, else the type holding
     /// most of the bytes.</summary>
     private static string FileTypeName(LoadedModel m)
@@ -193,6 +224,8 @@ internal static class BenchCommand
                 w.WriteNumber("avg_ts", r.Mean);
                 w.WriteNumber("stddev_ts", r.Sd);
                 w.WriteNumber("peak_rss_bytes", r.PeakRssBytes);
+                if (r.WeightGBs > 0) w.WriteNumber("weights_gbs", r.WeightGBs);
+                if (r.BandwidthGBs > 0) w.WriteNumber("bandwidth_gbs", r.BandwidthGBs);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -17,6 +17,8 @@ public readonly unsafe struct WeightMatrix(string name, byte* data, GgmlType typ
     public readonly long RowBytes = GgmlTypes.RowBytes(type, cols);
 
     public byte* Row(int r) => Data + r * RowBytes;
+
+    public long Bytes => RowBytes * Rows;
 }
 
 public sealed class LayerWeights
@@ -38,6 +40,11 @@ public sealed unsafe class LlamaWeights
     public required LayerWeights[] Layers { get; init; }
     public required float[] OutputNorm { get; init; }           // (dim)
     public required WeightMatrix Output { get; init; }          // (vocab, dim); the embedding when tied
+
+    /// <summary>Bytes of weights one decode step reads: every layer's seven matrices and the output matrix (of the
+    /// token embedding, only one row is gathered unless it is the output too).</summary>
+    public long BytesPerToken => Layers.Sum(l => l.Wq.Bytes + l.Wk.Bytes + l.Wv.Bytes + l.Wo.Bytes + l.WGate.Bytes + l.WUp.Bytes + l.WDown.Bytes)
+        + Output.Bytes;
 
     public static LlamaWeights Load(GgufFile file, LlamaConfig c, KernelTable kernels)
     {
