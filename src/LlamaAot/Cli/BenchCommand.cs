@@ -2,8 +2,8 @@
 // pp: one prompt of p tokens from an empty cache; tg: n single-token steps from an empty cache. Timing covers
 // only the forward passes (no load, tokenization or sampling); mean ± sd over r runs after one warm-up. Each tg line
 // on stderr also gives the weight bytes a token reads times t/s; --bandwidth then measures the machine's streaming read
-// with the same thread counts (Diagnostics/BandwidthProbe.cs), after the peak RSS is taken, and gives each tg as a share
-// of it: the yardstick decode speed is held to.
+// with the same thread count right after it (Diagnostics/BandwidthProbe.cs) and gives the tg as a share of it: the
+// yardstick decode speed is held to.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -22,7 +22,7 @@ internal static class BenchCommand
           -r N    repetitions (default 5)
           -b N    prompt batch size (default 512)
           --affinity  pin each thread to its own physical core (Linux)
-          --bandwidth measure memory read bandwidth afterwards and give each tg as a share of it
+          --bandwidth measure memory read bandwidth after each tg test and give the tg as a share of it
           -o FMT  md (default) or json
 
         """;
@@ -67,6 +67,7 @@ internal static class BenchCommand
         if (pp == 0 && tg == 0) throw new UsageException("nothing to measure: both -p and -n are 0");
 
         var rows = new List<Row>();
+        long peakRss = 0;   // the largest VmHWM seen before a bandwidth probe reset it
         foreach (int t in threads)
         {
             using var loaded = LoadedModel.Load(model, new ModelOptions
@@ -100,6 +101,11 @@ internal static class BenchCommand
                 rows.Add(row);
                 string reads = decode ? string.Create(CultureInfo.InvariantCulture, $" ({row.WeightGBs:F1} GB/s of weights, {perToken / 1e6:F0} MB a token)") : "";
                 ctx.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {test}: {mean:F2} ± {sd:F2} t/s{reads}"));
+                if (decode && bandwidth)
+                {
+                    peakRss = Math.Max(peakRss, PeakRss());
+                    MeasureBandwidth(ctx, row);
+                }
             }
 
             if (pp > 0) Add($"pp{pp}", () => Time(() => m.Evaluate(tokens.AsSpan(0, pp), 0)), pp, decode: false);
@@ -112,26 +118,30 @@ internal static class BenchCommand
             }
         }
 
-        ctx.Stderr.WriteLine($"peak RSS: {PeakRss() / 1048576.0:F1} MiB");
-        if (bandwidth) MeasureBandwidth(ctx, rows);
+        ctx.Stderr.WriteLine($"peak RSS: {Math.Max(peakRss, PeakRss()) / 1048576.0:F1} MiB");
         if (format == "json") WriteJson(ctx, rows);
         else WriteMarkdown(ctx.Stdout, rows);
         return CliApp.ExitOk;
     }
 
-    /// <summary>The streaming read with each thread count of the tg rows, and each tg row's share of it.</summary>
-    private static void MeasureBandwidth(CliContext ctx, List<Row> rows)
+    /// <summary>The streaming read with the row's thread count, run right after its tg test (the VM's bandwidth moves
+    /// with its neighbours, so the yardstick is taken as close to the test as it can be), and the row's share of it.
+    /// The probe's gigabyte then leaves the peak RSS (clear_refs 5 resets VmHWM), so it is not counted as ours.</summary>
+    private static void MeasureBandwidth(CliContext ctx, Row r)
     {
         var ci = CultureInfo.InvariantCulture;
-        foreach (int t in rows.Where(r => r.WeightGBs > 0).Select(r => r.Threads).Distinct())
+        r.BandwidthGBs = Diagnostics.BandwidthProbe.Measure(r.Threads);
+        ctx.Stderr.WriteLine(string.Create(ci,
+            $"  read bandwidth, {r.Threads} thread{(r.Threads == 1 ? "" : "s")} (1 GiB streaming read): {r.BandwidthGBs:F1} GB/s; {r.Test} reads {100 * r.WeightGBs / r.BandwidthGBs:F0}% of it"));
+        try
         {
-            double gbs = Diagnostics.BandwidthProbe.Measure(t);
-            ctx.Stderr.WriteLine(string.Create(ci, $"read bandwidth, {t} thread{(t == 1 ? "" : "s")} (1 GiB streaming read): {gbs:F1} GB/s"));
-            foreach (var r in rows.Where(r => r.Threads == t && r.WeightGBs > 0))
-            {
-                r.BandwidthGBs = gbs;
-                ctx.Stderr.WriteLine(string.Create(ci, $"  {r.Test}: {r.WeightGBs:F1} GB/s of weights = {100 * r.WeightGBs / gbs:F0}% of it"));
-            }
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
     }
 

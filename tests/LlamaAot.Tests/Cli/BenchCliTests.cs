@@ -83,10 +83,16 @@ public sealed partial class BenchCliTests
         Assert.Equal(DecodeBytes(ModelPath) * ts / 1e9, weights, 1e-9);
         double bandwidth = row.GetProperty("bandwidth_gbs").GetDouble();
         Assert.True(bandwidth > 0.1 && double.IsFinite(bandwidth), $"bandwidth {bandwidth}");
-        var share = Regex.Match(r.Stderr, @"^read bandwidth, 1 thread \(1 GiB streaming read\): ([0-9.]+) GB/s\n  tg3: ([0-9.]+) GB/s of weights = (\d+)% of it$", RegexOptions.Multiline);
+        // Right after the tg line.
+        var share = Regex.Match(r.Stderr, @"^  tg3: .* t/s \(.*\)\n  read bandwidth, 1 thread \(1 GiB streaming read\): ([0-9.]+) GB/s; tg3 reads (\d+)% of it$", RegexOptions.Multiline);
         Assert.True(share.Success, r.Stderr);
         Assert.Equal(Math.Round(bandwidth, 1), double.Parse(share.Groups[1].Value, CultureInfo.InvariantCulture));
-        Assert.Equal(Math.Round(100 * weights / bandwidth), double.Parse(share.Groups[3].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(Math.Round(100 * weights / bandwidth), double.Parse(share.Groups[2].Value, CultureInfo.InvariantCulture));
+        // The probe's gigabyte is not counted in the peak RSS (stories260K maps 0.3 MB).
+        var rss = Regex.Match(r.Stderr, @"^peak RSS: ([0-9.]+) MiB$", RegexOptions.Multiline);
+        Assert.True(rss.Success, r.Stderr);
+        Assert.True(row.GetProperty("peak_rss_bytes").GetInt64() < 512L << 20, $"row peak RSS {row.GetProperty("peak_rss_bytes").GetInt64()}");
+        if (OperatingSystem.IsLinux()) Assert.True(double.Parse(rss.Groups[1].Value, CultureInfo.InvariantCulture) < 512, rss.Value);
     }
 
     [Theory]
