@@ -15,7 +15,7 @@ namespace LlamaAot.Cli;
 internal static class BenchCommand
 {
     public const string Help = """
-        usage: llama-aot bench -m MODEL [-p 512] [-n 128] [-t N[,N...]] [-r 5] [-b 512] [--affinity] [-o md|json]
+        usage: llama-aot bench -m MODEL [-p 512] [-n 128] [-t N[,N...]] [-r 5] [-b 512] [--affinity] [--bandwidth] [-o md|json]
           -p N    prompt-processing test of N tokens (0 = skip)
           -n N    text-generation test of N tokens (0 = skip)
           -t LIST thread counts, comma separated (default: physical cores)
