@@ -56,6 +56,20 @@ public static unsafe partial class Rope
         for (int h = 0; h < heads; h++) NeoxPairs(x + h * headDim, cos, sin, 0, pairs, pairs);
     }
 
+    /// <summary>Every path's head loop: `steps` rotates the pairs it can in vectors from pair 0 and returns where it
+    /// stopped; the spec's loop (AdjacentPairs or NeoxPairs) finishes the head.</summary>
+    internal static void Heads(float* x, int heads, int headDim, float* cos, float* sin, int pairs, bool neox,
+        delegate*<float*, float*, float*, int, int> steps)
+    {
+        for (int h = 0; h < heads; h++)
+        {
+            float* v = x + h * headDim;
+            int i = steps(v, cos, sin, pairs);
+            if (neox) NeoxPairs(v, cos, sin, i, pairs, pairs);
+            else AdjacentPairs(v, cos, sin, i, pairs);
+        }
+    }
+
     /// <summary>Pairs [from, to) of one head vector v in the adjacent pairing: the spec, and every path's tail.</summary>
     internal static void AdjacentPairs(float* v, float* cos, float* sin, int from, int to)
     {
