@@ -76,4 +76,18 @@ public static class CliRunner
     }
 
     public static CliResult Run(params string[] args) => Run(args, null);
+
+    /// <summary>The user-error contract: exit code 2, nothing on stdout, exactly one `error: ` line (not an internal
+    /// error) on stderr, containing <paramref name="mustContain"/>.</summary>
+    public static void AssertUserError(CliResult r, string mustContain)
+    {
+        Xunit.Assert.True(r.ExitCode == 2, $"exit code {r.ExitCode}, expected 2; stderr: {r.Stderr}");
+        Xunit.Assert.Equal("", r.Stdout);
+        Xunit.Assert.EndsWith("\n", r.Stderr, StringComparison.Ordinal);
+        string line = r.Stderr.TrimEnd('\n').TrimEnd('\r');
+        Xunit.Assert.True(!line.Contains('\n', StringComparison.Ordinal), $"stderr has more than one line:\n{r.Stderr}");
+        Xunit.Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Xunit.Assert.DoesNotContain("internal error", line, StringComparison.Ordinal);
+        Xunit.Assert.Contains(mustContain, line, StringComparison.Ordinal);
+    }
 }

@@ -16,15 +16,7 @@ public sealed partial class BenchCliTests
 {
     private static readonly string ModelPath = TestPaths.Model("stories260K-Q8_0.gguf");
 
-    private sealed record Result(int ExitCode, string Stdout, string Stderr);
-
-    private static Result Run(params string[] args)
-    {
-        var stdout = new MemoryStream();
-        var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = CliApp.Run(args, new MemoryStream(), stdout, stderr);
-        return new Result(code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
-    }
+    private static CliResult Run(params string[] args) => CliRunner.Run(args);
 
     /// <summary>The matrices a decode step multiplies, from the GGUF's tensor names: each layer's seven and the
     /// output matrix (the token embedding when there is no output.weight).</summary>
@@ -105,12 +97,7 @@ public sealed partial class BenchCliTests
     [InlineData("no-such-model.gguf", "bench", "-m", "no-such-model.gguf", "-n", "2")]
     public void Bad_arguments_give_one_error_line_and_exit_2(string message, params string[] args)
     {
-        var r = Run(args.Select(a => a == "MODEL" ? ModelPath : a).ToArray());
-        Assert.Equal(CliApp.ExitUserError, r.ExitCode);
-        Assert.Equal("", r.Stdout);
-        string line = Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
-        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
-        Assert.Contains(message, line, StringComparison.Ordinal);
+        CliRunner.AssertUserError(Run(args.Select(a => a == "MODEL" ? ModelPath : a).ToArray()), message);
     }
 
     [Fact]

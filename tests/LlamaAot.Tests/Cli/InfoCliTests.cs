@@ -20,15 +20,7 @@ public sealed class InfoCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tempDir, recursive: true);
 
-    private sealed record Result(int ExitCode, string Stdout, string Stderr);
-
-    private static Result Run(params string[] args)
-    {
-        var stdout = new MemoryStream();
-        var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = CliApp.Run(args, new MemoryStream(), stdout, stderr);
-        return new Result(code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
-    }
+    private static CliResult Run(params string[] args) => CliRunner.Run(args);
 
     private static string Hex(ulong h) => h.ToString("x16", CultureInfo.InvariantCulture);
 
@@ -143,17 +135,7 @@ public sealed class InfoCliTests : IDisposable
         Assert.Equal(32000, doc.RootElement.GetProperty("metadata").GetProperty("tokenizer.ggml.tokens").GetProperty("length").GetInt32());
     }
 
-    private static void AssertUserError(Result r, string expectedFragment)
-    {
-        Assert.True(r.ExitCode == 2, $"exit code {r.ExitCode}, expected 2; stderr: {r.Stderr}");
-        Assert.Equal("", r.Stdout);
-        Assert.EndsWith("\n", r.Stderr, StringComparison.Ordinal);
-        string line = r.Stderr.TrimEnd('\n').TrimEnd('\r');
-        Assert.True(!line.Contains('\n', StringComparison.Ordinal), $"stderr has more than one line:\n{r.Stderr}");
-        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
-        Assert.DoesNotContain("internal error", line, StringComparison.Ordinal);
-        Assert.Contains(expectedFragment, line, StringComparison.Ordinal);
-    }
+    private static void AssertUserError(CliResult r, string expectedFragment) => CliRunner.AssertUserError(r, expectedFragment);
 
     [Fact]
     public void HostileFileIsAUserError()

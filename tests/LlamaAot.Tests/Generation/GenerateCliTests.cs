@@ -8,15 +8,7 @@ public class GenerateCliTests
 {
     private static readonly string Stories = TestPaths.Model("stories260K-Q8_0.gguf");
 
-    private static void AssertUserError(CliResult r, string mustContain)
-    {
-        Assert.Equal(2, r.ExitCode);
-        Assert.Equal("", r.Stdout);
-        string[] lines = r.StderrLines;
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.Contains(mustContain, lines[0]);
-    }
+    private static void AssertUserError(CliResult r, string mustContain) => CliRunner.AssertUserError(r, mustContain);
 
     [Fact]
     public void Prompt_from_stdin_streams_a_continuation()
