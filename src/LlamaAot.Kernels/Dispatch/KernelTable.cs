@@ -73,7 +73,7 @@ public sealed unsafe class KernelTable
     };
 
     /// <summary>Name of a path with what it adds on this machine, for banners: "avx512+vnni" when the AVX-512 path's
-    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0 and Q4_K decode kernels too, Jit/VnniDecode.cs,
+    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0, Q4_K and Q8_0 decode kernels too, Jit/VnniDecode.cs,
     /// where the CPU also has VBMI and GFNI).</summary>
     public static string Describe(KernelIsa isa) => isa == KernelIsa.Avx512 && Jit.VnniTiles.Available ? Name(isa) + "+vnni" : Name(isa);
 
@@ -253,7 +253,7 @@ public sealed unsafe class KernelTable
         SetFloat(GgmlType.F32, &DotF32F32.Avx512, null, null);
         SetFloat(GgmlType.F16, &DotF16F16.Avx512, &Dequantize.F16Avx512, &ConvertRow.ToF16Avx512);
         SetFloat(GgmlType.BF16, &DotBF16BF16.Avx512, &Dequantize.BF16Avx512, &ConvertRow.ToBF16Avx512);
-        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx512Vnni, null);   // single row: see GemmAvx512
+        SetInt(GgmlType.Q8_0, &DotQ8_0Q8_0.Avx2, null, &DotQ8_0Q8_0.GemmAvx512Vnni, null);   // decode: DotQ8_0Q8_0.Decode.cs
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512VnniBlockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;

@@ -120,6 +120,15 @@ internal static unsafe class IntDotAvx2
     public static Vector256<float> Scales8(byte* w, int wStride, byte* a, int count) =>
         Halves8(w, wStride, count) * Halves8(a, Q8, count);
 
+    /// <summary>The eight int32 −128·(q[4j] + .. + q[4j + 3]) of the 32 activation quants at q: what vpdpbusd over
+    /// sign-flipped weights (w + 128 as unsigned bytes) must start from to give the spec's lanes Σ w·q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> FlipTerms(byte* q)
+    {
+        var pairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Vector256.Load((sbyte*)q));
+        return X86.Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)-128));
+    }
+
     /// <summary>Spec lanes of one Q8_0 pair: lane j = Σ x[i]·y[i], i = 4j..4j+3 (y in [-127, 127]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Q8Lanes(Vector256<sbyte> x, Vector256<sbyte> y)
@@ -191,9 +200,9 @@ internal static unsafe class IntGemm
         if (m->Batch == 1)
         {
             // Decode: one weight stream at a time. Measured on Zen 4 (32000×2048 Q8_0, one thread), the single-row
-            // dot reads 16–17 GB/s from DRAM while the 4-row kernel, faster in cache, falls to ~9 GB/s: four
-            // interleaved row streams defeat the prefetchers (a 2-row Q4_0 blockwise kernel, faster in cache, also
-            // lost from DRAM). The multi-row kernels pay off only when a batch of activation rows reuses each tile.
+            // dot reads 16–17 GB/s from DRAM while the 4-row kernel on adjacent rows, faster in cache, falls to ~9
+            // GB/s: four interleaved row streams close together defeat the prefetchers (a 2-row Q4_0 blockwise
+            // kernel, faster in cache, also lost from DRAM). Rows far apart do not (FarRows, which Q8_0 uses).
             for (int r = start; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, m->Cols);
             return;
         }
@@ -258,6 +267,24 @@ internal static unsafe class IntGemm
                 for (int b = b0; b < b1; b++) m->Y[b * m->YStride + r] = one(w, m->Act + b * m->ActRowBytes, m->Cols);
             }
         }
+    }
+
+    /// <summary>Decode (batch 1) by a four-row kernel on rows a quarter of the range apart: for a range of 4q rows,
+    /// rows i, i + q, i + 2q, i + 3q in one call (rows4 with q rows' bytes as its row stride), four fma chains at once
+    /// from four streams far apart in memory, which the hardware prefetchers follow where four adjacent rows
+    /// defeated them (see Tiled). The range's last (size mod 4) rows take the single-row dot.</summary>
+    public static void FarRows(MatMulArgs* m, int start, int end, delegate*<byte*, long, byte*, int, float*, void> rows4,
+        delegate*<byte*, byte*, int, float> one)
+    {
+        int q = (end - start) / 4;
+        float* y = stackalloc float[4];
+        long rb = m->RowBytes;
+        for (int i = 0; i < q; i++)
+        {
+            rows4(m->W + (start + i) * rb, q * rb, m->Act, m->Cols, y);
+            for (int j = 0; j < 4; j++) m->Y[start + j * q + i] = y[j];
+        }
+        for (int r = start + 4 * q; r < end; r++) m->Y[r] = one(m->W + r * rb, m->Act, m->Cols);
     }
 
     private static void Tile(MatMulArgs* m, int r, int b0, int b1, delegate*<byte*, long, byte*, int, float*, void> rows)
@@ -331,6 +358,11 @@ public static unsafe partial class DotQ8_0Q8_0
         y[3] = IntDotAvx2.Hsum8(acc3);
     }
 
-    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx2Rows4.</summary>
-    public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx2Rows4; decode (batch 1) by Avx2Rows4 on rows
+    /// far apart (IntGemm.FarRows).</summary>
+    public static void GemmAvx2(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch == 1) IntGemm.FarRows(m, start, end, &Avx2Rows4, &Avx2);
+        else IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
+    }
 }

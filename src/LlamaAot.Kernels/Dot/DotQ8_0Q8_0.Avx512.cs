@@ -390,23 +390,27 @@ public static unsafe partial class DotQ8_0Q8_0
             for (int k = 0; k < nb; k++, a += Q8, t += T)
             {
                 ((float*)t)[j] = Fp16.ToFloat(*(ushort*)a);
-                var pairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Vector256.Load((sbyte*)(a + 2)));
-                (X86.Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)-128))).Store(t + 2 + 8 * j);
+                IntDotAvx2.FlipTerms(a + 2).Store(t + 2 + 8 * j);
             }
         }
     }
 
     /// <summary>GemmAvx512 with prompts in the emitted VNNI tiles of sixteen weight rows (Avx512VnniTile16) where
-    /// VnniTiles.Available; leftover rows in Avx512Rows4 tiles.</summary>
+    /// VnniTiles.Available, leftover rows in Avx512Rows4 tiles; decode by the emitted kernel where VnniDecode.Available.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
-        if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512(m, start, end);
+        if (m->Batch == 1 && VnniDecode.Available) EmittedDecode(m, start, end);
+        else if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512(m, start, end);
         else IntGemm.Tiled(m, start, end, 16, &Avx512VnniTile16, &ActivationTerms, VnniTiles.Q8_0TermsPerBlock / 2 * (m->Cols / BlockQ8_0.QK),
             4, &Avx512Rows4, &Avx2);
     }
 
-    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4; decode (batch 1) runs the AVX2
-    /// single-row dot, which bench/RESULTS.md measured 5–25% faster than the 512-bit one on Zen 4 (it splits zmm
-    /// work into two 256-bit halves, and the single row is bound by its fma chain either way).</summary>
-    public static void GemmAvx512(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, null, 0, 0, null, &Avx2);
+    /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx512Tile4; decode (batch 1) by Avx512Rows4 on
+    /// rows far apart (IntGemm.FarRows), its leftover rows by the AVX2 single-row dot (which bench/RESULTS.md measured
+    /// 5–25% faster than the 512-bit one on Zen 4).</summary>
+    public static void GemmAvx512(MatMulArgs* m, int start, int end)
+    {
+        if (m->Batch == 1) IntGemm.FarRows(m, start, end, &Avx512Rows4, &Avx2);
+        else IntGemm.Tiled(m, start, end, 4, &Avx512Tile4, null, 0, 0, null, &Avx2);
+    }
 }

@@ -165,6 +165,15 @@ internal sealed class X86Emitter
     /// <summary>vcvtph2ps zmm, ymm: sixteen fp16 to fp32 (exact).</summary>
     public void HalfToFloat(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x13);
 
+    /// <summary>vinserti64x4 zmm, zmm a, m256, 1: a with its upper 256 bits loaded from m.</summary>
+    public void InsertUpper256(int dst, int a, Mem m) => Evex(Map0F3A, P66, dst, a, m, false, 0x3A, W1, L512, 1);
+
+    /// <summary>vinserti32x4 ymm, ymm a, xmm b, 1: a with its upper 128 bits from b.</summary>
+    public void InsertUpper128(int dst, int a, int b) => Evex(Map0F3A, P66, dst, a, b, 0x38, W0, L256, 1);
+
+    /// <summary>vpbroadcastw xmm, m16: the word at m in all eight lanes.</summary>
+    public void BroadcastWord128(int xmm, Mem m) => Evex(Map0F38, P66, xmm, 0, m, false, 0x79, W0, 0);
+
     /// <summary>vzeroupper.</summary>
     public void ZeroUpper() => Emit(0xC5, 0xF8, 0x77);
 
