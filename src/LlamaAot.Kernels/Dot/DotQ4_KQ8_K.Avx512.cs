@@ -82,8 +82,6 @@ public static unsafe partial class DotQ4_KQ8_K
         }
         float* terms = stackalloc float[2 * nb];
         float* scales = stackalloc float[2 * nb];
-        byte* raw = stackalloc byte[64 * nb + 63];   // the kernel's unpacked scales, 64 bytes per super-block
-        byte* scratch = IntDotAvx512.Align64(raw);
         for (int r = start; r < end; r++)
         {
             var x = (BlockQ4_K*)(m->W + r * m->RowBytes);
@@ -91,7 +89,7 @@ public static unsafe partial class DotQ4_KQ8_K
             {
                 var args = new Q4_KDecodeArgs
                 {
-                    X = (byte*)x, Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales, Scratch = scratch,
+                    X = (byte*)x, Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales,
                 };
                 VnniDecode.Q4_KTerms(&args);
             }

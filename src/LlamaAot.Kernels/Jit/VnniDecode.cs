@@ -1,6 +1,7 @@
 // Decode (batch 1) row kernels emitted as machine code, for the instructions .NET 9 cannot reach: AVX-512 VNNI's
-// vpdpbusd and vpdpwssd, GFNI's vgf2p8affineqb and vcvtph2ps (.NET has no fp16 conversion intrinsic). Both leave per-block terms whose integers and
-// float operations are the intrinsic kernels', so their results are bit-identical to those and to the Reference.
+// vpdpbusd and vpdpwssd, GFNI's vgf2p8affineqb and vcvtph2ps (.NET has no fp16 conversion intrinsic). They leave
+// per-block terms (Q4_0, Q4_K) or the spec's lanes (Q8_0) whose integers and float operations are the intrinsic
+// kernels', so their results are bit-identical to those and to the Reference.
 //   Q4_0 (DotQ4_0Q8_0.Decode.cs's IQ4_0DecodeRows: the blockwise terms of a row pair). Per row and group of eight
 //   blocks (144 bytes):
 //   - two 64-byte loads and one vpermi2b put blocks 0..3's sixteen nibble bytes in the four 128-bit quarters of a
@@ -12,7 +13,9 @@
 //   The two rows' four sum vectors meet in one transpose-and-add tree, so one zmm holds both rows' eight block sums
 //   (vpermd puts them in block order); "− 8·Σq_a" is subtracted and they go to fp32. Against the intrinsic row kernel:
 //   512×2048 from L2, one thread, 18–19 → 25–26 GB/s.
-//   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s.
+//   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s on Zen 4
+//   (the intrinsic kernel), and on Zen 5 28 → 42 GB/s once each vgf2p8affineqb made both nibble halves of 32 bytes
+//   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
 //   Q8_0 (DotQ8_0Q8_0.EmittedDecode): four rows' spec lanes, see EmitQ8_0; 512×2048 from L2, one thread, 32 → 66–68
 //   GB/s against the single-row dot (41 with the intrinsic four-row kernel).
 using System.Runtime.InteropServices;
@@ -55,8 +58,6 @@ internal unsafe struct Q4_KDecodeArgs
     public float* DPairs;
     /// <summary>Out: per super-block (float(sumi), float(summ)) and (fp32(d_w)·d_a, fp32(dmin_w)·d_a).</summary>
     public float* Terms, Scales;
-    /// <summary>4·Groups·64 bytes, 64-byte aligned, the kernel's own.</summary>
-    public byte* Scratch;
     public byte* Constants;
 }
 
@@ -141,7 +142,10 @@ internal static unsafe class VnniDecode
     // Q4_K: vpshufb indices and masks unpacking the 6-bit scales and mins.
     private const int ScalesLow = 6, ScalesHigh = 7, KeepLow = 8, KeepMinHigh = 9, KeepTopBits = 10;
     // Q8_0: 0x80 in every byte (the sign flip that makes the weights vpdpbusd's unsigned operand).
-    private const int SignBits = 11, ConstantVectors = 12;
+    private const int SignBits = 11;
+    // Q4_K: the vgf2p8affineqb matrices keeping the low nibble (low half) and shifting the high one down (high half);
+    // the vpermw indices of (sc_2j ×16, sc_2j+1 ×16) for j = 0..3 and of the mins as (m_k, 0) words.
+    private const int NibbleHalves = 12, ScaleWords = 13, MinWords = 17, ConstantVectors = 18;
 
     internal static void WriteConstants(byte* c)
     {
@@ -178,55 +182,46 @@ internal static unsafe class VnniDecode
             c[64 * KeepTopBits + i] = (byte)(quarter is 1 or 3 ? 0x30 : 0);
         }
         for (int i = 0; i < 64; i++) c[64 * SignBits + i] = 0x80;
+        // Output bit i (0..3) of each byte is input bit i: matrix byte 7 − i holds 1 << i.
+        var halves = (ulong*)(c + 64 * NibbleHalves);
+        for (int i = 0; i < 8; i++) halves[i] = i < 4 ? 0x0102040800000000UL : 0x1020408000000000UL;
+        // The widened head's words: sc_0..sc_7 at 0..7, m_0..m_7 at 8..15, zeros from 16.
+        for (int j = 0; j < 4; j++)
+        {
+            var words = (ushort*)(c + 64 * (ScaleWords + j));
+            for (int i = 0; i < 32; i++) words[i] = (ushort)(2 * j + i / 16);
+        }
+        var mins = (ushort*)(c + 64 * MinWords);
+        for (int i = 0; i < 32; i++) mins[i] = (ushort)(i < 16 && i % 2 == 0 ? 8 + i / 2 : 16);
     }
 
     /// <summary>The Q4_K kernel; System V ABI, argument a Q4_KDecodeArgs*. Per super-block of the row: its scales and
-    /// mins unpacked (get_scale_min_k4, by vpshufb, shifts and masks) and widened to int32 in the scratch; per 32 quants of the block (low or high
-    /// nibbles of 32 bytes, all of one sub-block s) one ymm vpdpbusd against the activation's 32 bytes of sub-block s
-    /// (int32 lanes of four products), then vpdpwssd with sc_s broadcast from the scratch adds sc_s·lanes to the
-    /// block's sumi lanes (the lanes are below 2^15, so the int32 is its own int16); summ's lanes are one vpdpwssd of
-    /// the eight mins and the activation's sub-block sums. Every four super-blocks, one transpose-and-add tree turns
-    /// the eight lane vectors into (sumi, summ) pairs, and their d and dmin are converted by vcvtph2ps.</summary>
+    /// mins unpacked (get_scale_min_k4, by vpshufb, shifts and masks) and widened to words; per 32 bytes of quants
+    /// (sub-blocks 2j and 2j + 1, the low and high nibbles), the bytes broadcast to both halves of a zmm and one
+    /// vgf2p8affineqb with a matrix per half gives the low nibbles in the low half and the high nibbles in the high
+    /// half, in element order, against the activation's 64 bytes of the two sub-blocks as they lie; vpmaddubsw forms
+    /// int16 pair sums (at most 2·15·128, no saturation) and vpdpwssd with (sc_2j ×16, sc_2j+1 ×16), picked from the
+    /// words by vpermw, adds them into the block's sumi lanes. summ's lanes are one vpdpwssd of the mins (as (m, 0)
+    /// words) and the activation's sub-block sums. Every four super-blocks, the sumi halves are added, one
+    /// transpose-and-add tree turns the eight lane vectors into (sumi, summ) pairs, and their d and dmin are
+    /// converted by vcvtph2ps. All integer sums are exact, so the pairs are the spec's.</summary>
     internal static byte[] EmitQ4_K()
     {
-        const Gpr X = Gpr.Rsi, Scratch = Gpr.Rdx, Sums = Gpr.R9, DPairs = Gpr.R10, Terms = Gpr.R11, Scales = Gpr.Rax;
+        const Gpr X = Gpr.Rsi, Sums = Gpr.R9, DPairs = Gpr.R10, Terms = Gpr.R11, Scales = Gpr.Rax;
         const int BlockBytes = 144, ActBytes = 292;
-        // ymm 0..4: quants, low and high nibbles, two lane sums; 8 + 2k, 9 + 2k: super-block k's sumi and summ lanes;
-        // xmm 16..19: the scale unpack (ymm 18 later the mins); 20..26: the constants; xmm 28 + k: super-block k's
-        // first 16 bytes.
-        const int Q = 0, Lo = 1, Hi = 2, PLo = 3, PHi = 4, Lanes = 8, U = 16, Mins = 18, C = 20, Head = 28;
+        // zmm 0..3: quants, nibbles, pair sums, scale words; 4 + k: super-block k's first 16 bytes (xmm); 8 + 2k,
+        // 9 + 2k: super-block k's sumi (zmm, then ymm) and summ (ymm) lanes; 16: the widened scales and mins; 17..19:
+        // the scale unpack (17 later the mins); 20..30: the constants.
+        const int Q = 0, N = 1, P = 2, SC = 3, Head = 4, Lanes = 8, W = 16, U = 17, Mins = 17;
+        const int Halves = 20, Unpack = 21, Words = 26, MinIndex = 30;
         var e = new X86Emitter();
-        e.Load(Gpr.Rax, new Mem(Args, 64));
-        e.LoadInt(C + 0, new Mem(Gpr.Rax, 64 * Mask));
-        e.LoadInt(C + 1, new Mem(Gpr.Rax, 64 * ShiftMatrix));
-        for (int i = 0; i < 5; i++) e.LoadInt(C + 2 + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
+        e.Load(Gpr.Rax, new Mem(Args, 56));
+        e.LoadInt(Halves, new Mem(Gpr.Rax, 64 * NibbleHalves));
+        for (int i = 0; i < 5; i++) e.LoadInt(Unpack + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
+        for (int j = 0; j < 4; j++) e.LoadInt(Words + j, new Mem(Gpr.Rax, 64 * (ScaleWords + j)));
+        e.LoadInt(MinIndex, new Mem(Gpr.Rax, 64 * MinWords));
         e.Load(X, new Mem(Args, 0));
         e.Load(Count, new Mem(Args, 8));
-        e.Load(Scratch, new Mem(Args, 56));
-
-        // First pass, one super-block a step: the scales and mins unpacked and widened to int32 in the scratch, 64
-        // bytes per super-block: with T1, T2 the two vpshufb of the block's first 16 bytes (WriteConstants),
-        // (T1 & KeepLow) | ((T1 >> 4) & KeepMinHigh) | ((T2 >> 2) & KeepTopBits). The main pass reads them back as broadcasts long after these stores:
-        // read right after its own store, a broadcast waited for it (store forwarding does not serve it), which cost
-        // a quarter of the kernel's speed. r8..r10 (the main pass's Act, Sums, DPairs) are its pointers and count.
-        e.Lea(Gpr.R10, new Mem(Count, 0, Count, 2));
-        e.Add(Gpr.R10, Count);   // 4·Groups super-blocks
-        e.Lea(Gpr.R8, new Mem(X));
-        e.Lea(Gpr.R9, new Mem(Scratch));
-        int unpack = e.Position;
-        e.LoadInt(U + 3, new Mem(Gpr.R8), 128);
-        e.ShuffleBytes(U, U + 3, C + 2, 128);
-        e.ShuffleBytes(U + 1, U + 3, C + 3, 128);
-        e.ShiftRightWords(U + 2, U, 4, 128);
-        e.And(U + 2, U + 2, C + 5, 128);
-        e.And(U, U, C + 4, 128);
-        e.Or(U, U, U + 2, 128);
-        e.ShiftRightWords(U + 1, U + 1, 2, 128);
-        e.And(U + 1, U + 1, C + 6, 128);
-        e.Or(U, U, U + 1, 128);
-        e.ZeroExtendBytesToInt32(U + 3, U);
-        e.StoreFloat(new Mem(Gpr.R9), U + 3);
-        e.NextIteration(unpack, Gpr.R10, [(Gpr.R8, BlockBytes), (Gpr.R9, 64)]);
         e.Load(Act, new Mem(Args, 16));
         e.Load(Sums, new Mem(Args, 24));
         e.Load(DPairs, new Mem(Args, 32));
@@ -238,29 +233,45 @@ internal static unsafe class VnniDecode
         {
             var x = new Mem(X, BlockBytes * k);
             var a = new Mem(Act, ActBytes * k + 4);
-            var scratch = new Mem(Scratch, 64 * k);
             // Into L2 a page ahead (tinyllama Q4_K_M tg at two threads: 45 t/s prefetching into L1, 49–51 into L2;
-            // two pages ahead, or prefetching in the first pass, measured no better).
+            // two pages ahead measured no better).
             for (int line = 0; line < 3; line++) e.PrefetchL2(x + (4096 + 64 * line));
-            e.LoadInt(Head + k, x, 128);
-            int sumi = Lanes + 2 * k, summ = sumi + 1;
-            e.Xor(sumi, sumi, sumi, 256);
+            int head = Head + k, sumi = Lanes + 2 * k, summ = sumi + 1;
+            // (T1 & KeepLow) | ((T1 >> 4) & KeepMinHigh) | ((T2 >> 2) & KeepTopBits), T1 and T2 the two vpshufb of
+            // the head (WriteConstants): sc0..sc7, m0..m7 as bytes, then as words.
+            e.LoadInt(head, x, 128);
+            e.ShuffleBytes(U, head, Unpack, 128);
+            e.ShuffleBytes(U + 1, head, Unpack + 1, 128);
+            e.ShiftRightWords(U + 2, U, 4, 128);
+            e.And(U + 2, U + 2, Unpack + 3, 128);
+            e.And(U, U, Unpack + 2, 128);
+            e.Or(U, U, U + 2, 128);
+            e.ShiftRightWords(U + 1, U + 1, 2, 128);
+            e.And(U + 1, U + 1, Unpack + 4, 128);
+            e.Or(U, U, U + 1, 128);
+            e.ZeroExtendBytesToWords256(W, U);
+            e.Xor(sumi, sumi, sumi);
             for (int j = 0; j < 4; j++)
             {
-                e.LoadInt(Q, x + (16 + 32 * j), 256);
-                e.And(Lo, Q, C + 0, 256);
-                e.GaloisAffine(Hi, Q, C + 1, 0, 256);
-                e.Xor(PLo, PLo, PLo, 256);
-                e.DotBytes(PLo, Lo, a + 64 * j, 256);
-                e.Xor(PHi, PHi, PHi, 256);
-                e.DotBytes(PHi, Hi, a + (64 * j + 32), 256);
-                e.DotWordsBroadcast(sumi, PLo, scratch + 4 * (2 * j), 256);
-                e.DotWordsBroadcast(sumi, PHi, scratch + 4 * (2 * j + 1), 256);
+                e.BroadcastInt256(Q, x + (16 + 32 * j));
+                e.GaloisAffine(N, Q, Halves, 0);
+                e.MultiplyAddBytes(P, N, a + 64 * j);
+                e.PermuteWords(SC, Words + j, W);
+                e.DotWords(sumi, P, SC);
             }
-            e.LoadInt(Mins, scratch + 32, 256);
+            e.PermuteWords(Mins, MinIndex, W);
             e.Xor(summ, summ, summ, 256);
             e.DotWords(summ, Mins, new Mem(Sums, 32 * k), 256);
+            e.ExtractUpper256(Q, sumi);
+            e.AddInt(sumi, sumi, Q, 256);
         }
+        // d, dmin of the four super-blocks: the first dword of each head, side by side, to fp32, times d_a.
+        e.UnpackLowInt32(1, Head, Head + 1, 128);
+        e.UnpackLowInt32(2, Head + 2, Head + 3, 128);
+        e.UnpackLowInt64(1, 1, 2, 128);
+        e.HalfToFloat256(1, 1);
+        e.Multiply256(1, 1, new Mem(DPairs));
+        e.Store256(new Mem(Scales), 1);
         // Lanes 8..15 (sumi0, summ0, .., summ3) to eight sums in that order: unpack-and-add in dwords, in qwords, then
         // the two 128-bit halves.
         for (int p = 0; p < 4; p++)
@@ -282,16 +293,8 @@ internal static unsafe class VnniDecode
         e.AddInt(0, 0, 2, 256);
         e.IntToFloat(0, 0, 256);
         e.Store256(new Mem(Terms), 0);
-        // d, dmin of the four super-blocks: the first dword of each head, side by side, to fp32, times d_a.
-        e.UnpackLowInt32(1, Head, Head + 1, 128);
-        e.UnpackLowInt32(2, Head + 2, Head + 3, 128);
-        e.UnpackLowInt64(1, 1, 2, 128);
-        e.HalfToFloat256(1, 1);
-        e.Multiply256(1, 1, new Mem(DPairs));
-        e.Store256(new Mem(Scales), 1);
 
-        e.NextIteration(loop, Count, [(X, 4 * BlockBytes), (Act, 4 * ActBytes), (Sums, 4 * 32), (DPairs, 32), (Terms, 32), (Scales, 32),
-            (Scratch, 4 * 64)]);
+        e.NextIteration(loop, Count, [(X, 4 * BlockBytes), (Act, 4 * ActBytes), (Sums, 4 * 32), (DPairs, 32), (Terms, 32), (Scales, 32)]);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();

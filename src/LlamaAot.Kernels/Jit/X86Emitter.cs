@@ -165,6 +165,16 @@ internal sealed class X86Emitter
     /// <summary>vcvtph2ps zmm, ymm: sixteen fp16 to fp32 (exact).</summary>
     public void HalfToFloat(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x13);
 
+    /// <summary>vpmaddubsw zmm, zmm u, m512: unsigned bytes of u times signed bytes at m, adjacent pairs summed to
+    /// int16 (saturating).</summary>
+    public void MultiplyAddBytes(int dst, int u, Mem m) => Evex(Map0F38, P66, dst, u, m, false, 0x04);
+
+    /// <summary>vpermw zmm, zmm index, zmm table: word i of the result is table's word index[i] (mod 32).</summary>
+    public void PermuteWords(int dst, int index, int table) => Evex(Map0F38, P66, dst, index, table, 0x8D, W1);
+
+    /// <summary>vpmovzxbw ymm, xmm: sixteen bytes zero-extended to words (the upper 256 bits of the zmm cleared).</summary>
+    public void ZeroExtendBytesToWords256(int ymm, int xmm) => Evex(Map0F38, P66, ymm, 0, xmm, 0x30, W0, L256);
+
     /// <summary>vinserti64x4 zmm, zmm a, m256, 1: a with its upper 256 bits loaded from m.</summary>
     public void InsertUpper256(int dst, int a, Mem m) => Evex(Map0F3A, P66, dst, a, m, false, 0x3A, W1, L512, 1);
 
