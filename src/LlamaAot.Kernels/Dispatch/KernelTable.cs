@@ -73,7 +73,7 @@ public sealed unsafe class KernelTable
     };
 
     /// <summary>Name of a path with what it adds on this machine, for banners: "avx512+vnni" when the AVX-512 path's
-    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0, Q4_K and Q8_0 decode kernels too, Jit/VnniDecode.cs,
+    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0, Q4_K, Q6_K and Q8_0 decode kernels too, Jit/VnniDecode.cs,
     /// where the CPU also has VBMI and GFNI).</summary>
     public static string Describe(KernelIsa isa) => isa == KernelIsa.Avx512 && Jit.VnniTiles.Available ? Name(isa) + "+vnni" : Name(isa);
 
@@ -262,7 +262,8 @@ public sealed unsafe class KernelTable
         // emitted one is in place (Jit/VnniDecode.cs).
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
         // Q6_K, Q5_K and Q3_K prompts: the emitted VNNI kernel, eight activation rows per pass over a weight row (the
-        // AVX2 dots' lanes); without it, and for decode, the AVX2 kernels.
+        // AVX2 dots' lanes), and Q6_K decode an emitted row kernel; without them, and for Q5_K and Q3_K decode, the
+        // AVX2 kernels.
         SetInt(GgmlType.Q6_K, &DotQ6_KQ8_K.Avx2, null, &DotQ6_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, &DotQ5_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx512Vnni, null);

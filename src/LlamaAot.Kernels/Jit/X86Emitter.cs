@@ -165,6 +165,21 @@ internal sealed class X86Emitter
     /// <summary>vcvtph2ps zmm, ymm: sixteen fp16 to fp32 (exact).</summary>
     public void HalfToFloat(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x13);
 
+    /// <summary>vpsllvw zmm, zmm a, zmm counts: each word of a shifted left by its count.</summary>
+    public void ShiftLeftWordsVariable(int dst, int a, int counts) => Evex(Map0F38, P66, dst, a, counts, 0x12, W1);
+
+    /// <summary>vpsrlvw zmm, zmm a, zmm counts: each word of a shifted right (logical) by its count.</summary>
+    public void ShiftRightWordsVariable(int dst, int a, int counts) => Evex(Map0F38, P66, dst, a, counts, 0x10, W1);
+
+    /// <summary>vpternlogd zmm a, zmm b, zmm c, imm: bit i of the result is bit (a_i·4 + b_i·2 + c_i) of imm, into a.</summary>
+    public void TernaryLogic(int a, int b, int c, byte imm) => Evex(Map0F3A, P66, a, b, c, 0x25, W0, L512, imm);
+
+    /// <summary>vpsllw ymm, ymm, imm8.</summary>
+    public void ShiftLeftWords256(int dst, int src, byte imm) => Evex(Map0F, P66, 6, dst, src, 0x71, W0, L256, imm);
+
+    /// <summary>vpmovsxbw ymm, m128: sixteen bytes sign-extended to words.</summary>
+    public void SignExtendBytesToWords256(int ymm, Mem m) => Evex(Map0F38, P66, ymm, 0, m, false, 0x20, W0, L256);
+
     /// <summary>vpmaddubsw zmm, zmm u, m512: unsigned bytes of u times signed bytes at m, adjacent pairs summed to
     /// int16 (saturating).</summary>
     public void MultiplyAddBytes(int dst, int u, Mem m) => Evex(Map0F38, P66, dst, u, m, false, 0x04);
