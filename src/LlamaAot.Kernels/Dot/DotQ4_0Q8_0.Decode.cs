@@ -56,36 +56,69 @@ public static unsafe partial class DotQ4_0Q8_0
                 var pairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), q);
                 eights[k] = 8 * Vector256.Sum(X86.Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
             }
-            float* s = stackalloc float[R * nb];
-            float* d = stackalloc float[R * nb];
-            // A run: four rows of the range's first half and the four rows half a range later, in pairs.
-            int half = (end - start) / R * (R / 2);
-            long rb = m->RowBytes;
-            for (int i = 0; i < half; i += R / 2)
-            {
-                int r0 = start + i, r1 = start + half + i;
-                for (int j = 0; j < R / 2; j++)
-                    TRow.Terms2(m->W + (r0 + j) * rb, m->W + (r1 + j) * rb, nb, aq, da, eights, s + j * nb, d + j * nb, R / 2 * nb);
-                var acc = Vector256<float>.Zero;   // lanes 0..3: rows r0.., 4..7: rows r1..
-                for (int g = 0; g < nb; g += G)
-                {
-                    Transpose8(s + g, nb, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
-                    Transpose8(d + g, nb, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5, out var d6, out var d7);
-                    acc = Fma.MultiplyAdd(s0, d0, acc);
-                    acc = Fma.MultiplyAdd(s1, d1, acc);
-                    acc = Fma.MultiplyAdd(s2, d2, acc);
-                    acc = Fma.MultiplyAdd(s3, d3, acc);
-                    acc = Fma.MultiplyAdd(s4, d4, acc);
-                    acc = Fma.MultiplyAdd(s5, d5, acc);
-                    acc = Fma.MultiplyAdd(s6, d6, acc);
-                    acc = Fma.MultiplyAdd(s7, d7, acc);
-                }
-                acc.GetLower().Store(m->Y + r0);
-                acc.GetUpper().Store(m->Y + r1);
-            }
-            r = start + 2 * half;
+            float* s = stackalloc float[2 * R * nb];
+            float* d = stackalloc float[2 * R * nb];
+            r = Runs<TRow>(m, r, end, nb, 2 * R, aq, da, eights, s, d);
+            r = Runs<TRow>(m, r, end, nb, R, aq, da, eights, s, d);
         }
         for (; r < end; r++) m->Y[r] = one(m->W + r * m->RowBytes, m->Act, n);
+    }
+
+    /// <summary>Rows [start, start + 2·half) of a batch-1 product in runs of `rows` (8 or 16; half the largest
+    /// multiple of rows/2 that fits): a run takes rows/2 rows of the range's first half and the rows/2 rows half a
+    /// range later, in pairs through TRow, then runs their chains eight rows a ymm (two ymm chains for sixteen rows,
+    /// which the out-of-order core overlaps: one chain of eight rows waited on fma latency, a seventh of tinyllama
+    /// Q4_0 decode time at two threads). Returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Runs<TRow>(MatMulArgs* m, int start, int end, int nb, int rows, sbyte* aq, float* da, int* eights, float* s, float* d)
+        where TRow : struct, IQ4_0DecodeRows
+    {
+        const int G = IntDotAvx2.Group;
+        int half = (end - start) / rows * (rows / 2);
+        long rb = m->RowBytes;
+        for (int i = 0; i < half; i += rows / 2)
+        {
+            int r0 = start + i, r1 = start + half + i;
+            for (int j = 0; j < rows / 2; j++)
+                TRow.Terms2(m->W + (r0 + j) * rb, m->W + (r1 + j) * rb, nb, aq, da, eights, s + j * nb, d + j * nb, rows / 2 * nb);
+            // Eight rows a chain: the first four of each half's rows (lanes 0..3: r0.., 4..7: r1..), or with sixteen
+            // the first half's eight and the second's.
+            var acc0 = Vector256<float>.Zero;
+            var acc1 = Vector256<float>.Zero;
+            for (int g = 0; g < nb; g += G)
+            {
+                acc0 = ChainStep(s + g, d + g, nb, acc0);
+                if (rows == 16) acc1 = ChainStep(s + 8 * nb + g, d + 8 * nb + g, nb, acc1);
+            }
+            if (rows == 16)
+            {
+                acc0.Store(m->Y + r0);
+                acc1.Store(m->Y + r1);
+            }
+            else
+            {
+                acc0.GetLower().Store(m->Y + r0);
+                acc0.GetUpper().Store(m->Y + r1);
+            }
+        }
+        return start + 2 * half;
+    }
+
+    /// <summary>Eight blocks of eight rows' chains: the terms at s and d (rows stride floats apart) transposed, so
+    /// that lane i carries row i, and one fma per block in block order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ChainStep(float* s, float* d, int stride, Vector256<float> acc)
+    {
+        Transpose8(s, stride, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+        Transpose8(d, stride, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5, out var d6, out var d7);
+        acc = Fma.MultiplyAdd(s0, d0, acc);
+        acc = Fma.MultiplyAdd(s1, d1, acc);
+        acc = Fma.MultiplyAdd(s2, d2, acc);
+        acc = Fma.MultiplyAdd(s3, d3, acc);
+        acc = Fma.MultiplyAdd(s4, d4, acc);
+        acc = Fma.MultiplyAdd(s5, d5, acc);
+        acc = Fma.MultiplyAdd(s6, d6, acc);
+        return Fma.MultiplyAdd(s7, d7, acc);
     }
 
     /// <summary>Rows 0..7 (stride floats apart) of an 8×8 block, transposed: c_k holds column k.</summary>
