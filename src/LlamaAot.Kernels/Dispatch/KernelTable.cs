@@ -73,8 +73,8 @@ public sealed unsafe class KernelTable
     };
 
     /// <summary>Name of a path with what it adds on this machine, for banners: "avx512+vnni" when the AVX-512 path's
-    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0, Q4_K, Q6_K and Q8_0 decode kernels too, Jit/VnniDecode.cs,
-    /// where the CPU also has VBMI and GFNI).</summary>
+    /// prompt tiles run emitted VNNI code (Jit/VnniTiles.cs; the Q4_0, Q4_K, Q6_K and Q8_0 decode kernels too,
+    /// Jit/VnniDecode.cs, where the CPU also has VBMI and GFNI).</summary>
     public static string Describe(KernelIsa isa) => isa == KernelIsa.Avx512 && Jit.VnniTiles.Available ? Name(isa) + "+vnni" : Name(isa);
 
     public static bool TryParse(string name, out KernelIsa isa)

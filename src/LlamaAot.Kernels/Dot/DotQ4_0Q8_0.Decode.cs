@@ -3,12 +3,12 @@
 //   That chain is serial, so one row alone is bound by fma latency (~4 cycles a block on Zen 4), and the multi-row
 //   kernels that hide it read several interleaved row streams, which read DRAM at about half the rate of one
 //   (IntGemm.Tiled). Here a row kernel writes each block's terms (float sumi, and d_w·d_a) to a buffer, and once
-//   eight rows are in, their chains run together, one row per float lane of a ymm, after an 8×8 transpose per group
-//   of eight blocks. Same chain, same bits, and the integer work no longer waits on it (tinyllama Q4_0 tg 25 → 36
-//   t/s at two threads). The row kernel takes two rows a pass, a row and the one half the range further on: the
-//   activation's registers serve both, and two streams far apart keep the hardware prefetchers going where two
-//   adjacent rows did not (single-row kernel, 32000×2048 from DRAM: adjacent pair 10–13 GB/s, one row 16–17, far
-//   pair 18–19.6; tg at two threads +6%).
+//   sixteen (or eight) rows are in, their chains run together, one row per float lane of a ymm, after an 8×8
+//   transpose per group of eight blocks. Same chain, same bits, and the integer work no longer waits on it (tinyllama
+//   Q4_0 tg 25 → 36 t/s at two threads). The row kernel takes two rows a pass, a row and the one half the range
+//   further on: the activation's registers serve both, and two streams far apart keep the hardware prefetchers going
+//   where two adjacent rows did not (single-row kernel, 32000×2048 from DRAM: adjacent pair 10–13 GB/s, one row
+//   16–17, far pair 18–19.6; tg at two threads +6%).
 //   The activation is prepared once per call: its int8s regrouped per four blocks (the four blocks' first 16
 //   bytes, then their last 16: the partners of the low and the high nibbles), its fp32 scales, and 8·Σ q_a per
 //   block, the "− 8" of every weight, subtracted from each block's int32 sum instead of per int16 pair.
@@ -33,7 +33,7 @@ internal unsafe interface IQ4_0DecodeRows
 public static unsafe partial class DotQ4_0Q8_0
 {
     /// <summary>Rows [start, end) of a batch-1 product, each bit for bit `one` (the path's blockwise single row),
-    /// through the row kernel TRow in runs of eight (callers check Avx2 and Fma).</summary>
+    /// through the row kernel TRow in runs of sixteen, then eight (Runs; callers check Avx2 and Fma).</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void BlockwiseDecode<TRow>(MatMulArgs* m, int start, int end, delegate*<byte*, byte*, int, float> one)
         where TRow : struct, IQ4_0DecodeRows
@@ -67,8 +67,8 @@ public static unsafe partial class DotQ4_0Q8_0
     /// <summary>Rows [start, start + 2·half) of a batch-1 product in runs of `rows` (8 or 16; half the largest
     /// multiple of rows/2 that fits): a run takes rows/2 rows of the range's first half and the rows/2 rows half a
     /// range later, in pairs through TRow, then runs their chains eight rows a ymm (two ymm chains for sixteen rows,
-    /// which the out-of-order core overlaps: one chain of eight rows waited on fma latency, a seventh of tinyllama
-    /// Q4_0 decode time at two threads). Returns the first row not done.</summary>
+    /// which the out-of-order core overlaps where one chain of eight waited on fma latency: 512×2048 from L2, one
+    /// thread, 47 → 57–60 GB/s on Zen 5). Returns the first row not done.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Runs<TRow>(MatMulArgs* m, int start, int end, int nb, int rows, sbyte* aq, float* da, int* eights, float* s, float* d)
         where TRow : struct, IQ4_0DecodeRows

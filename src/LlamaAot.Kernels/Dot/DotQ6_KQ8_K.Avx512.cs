@@ -30,10 +30,10 @@ public static unsafe partial class DotQ6_KQ8_K
 
     private const int DecodeMaxBlocks = 1024;
 
-    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2: the emitted kernel (Jit/VnniDecode.EmitQ6_K)
-    /// runs a row's chain, Hsum8 finishes it; the activation's bsums are negated once per call. On Zen 5, 512×2048
-    /// from L2, one thread, 37 → 72 GB/s against the AVX2 dot; tinyllama Q6_K tg128 at one thread 37–38 → 41 t/s
-    /// (at two threads both read what the bandwidth gives).</summary>
+    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2: the emitted kernel
+    /// (Jit/VnniDecode.EmitQ6_K) runs a row's chain, Hsum8 finishes it; the activation's bsums are negated once per
+    /// call. On Zen 5, 512×2048 from L2, one thread, 37 → 72 GB/s against the AVX2 dot; tinyllama Q6_K tg128 at one
+    /// thread 37–38 → 41 t/s (at two threads both read what the bandwidth gives).</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void EmittedDecode(MatMulArgs* m, int start, int end)
     {

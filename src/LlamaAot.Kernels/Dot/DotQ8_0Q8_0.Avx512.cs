@@ -396,7 +396,8 @@ public static unsafe partial class DotQ8_0Q8_0
     }
 
     /// <summary>GemmAvx512 with prompts in the emitted VNNI tiles of sixteen weight rows (Avx512VnniTile16) where
-    /// VnniTiles.Available, leftover rows in Avx512Rows4 tiles; decode by the emitted kernel where VnniDecode.Available.</summary>
+    /// VnniTiles.Available, leftover rows in Avx512Rows4 tiles; decode by the emitted kernel (EmittedDecode) where
+    /// VnniDecode.Available.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
         if (m->Batch == 1 && VnniDecode.Available) EmittedDecode(m, start, end);

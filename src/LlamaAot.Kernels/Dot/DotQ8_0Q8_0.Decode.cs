@@ -11,11 +11,10 @@
 //     28 and 48–57). tinyllama Q8_0 tg128 went 23–24 → 29–32 t/s at one thread and 41–45 → 50–57 at two.
 //   Leftover rows (the range's size mod 4) take the single-row dot. Every output is bit-identical to it.
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.MatMul;
 using LlamaAot.Kernels.Quants;
-using X86 = System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels.Dot;
 
@@ -40,7 +39,7 @@ public static unsafe partial class DotQ8_0Q8_0
         {
             byte* a = m->Act + k * Q8;
             da[k] = Fp16.ToFloat(*(ushort*)a);
-            System.Runtime.Intrinsics.Vector256.Store(IntDotAvx2.FlipTerms(a + 2), terms + 8 * k);
+            IntDotAvx2.FlipTerms(a + 2).Store(terms + 8 * k);
         }
         long rb = m->RowBytes;
         var args = new Q8_0DecodeArgs { Stride = q * rb, Blocks = nb, Act = m->Act, Terms = terms, Da = da, Lanes = lanes };

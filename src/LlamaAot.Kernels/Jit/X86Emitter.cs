@@ -171,7 +171,8 @@ internal sealed class X86Emitter
     /// <summary>vpsrlvw zmm, zmm a, zmm counts: each word of a shifted right (logical) by its count.</summary>
     public void ShiftRightWordsVariable(int dst, int a, int counts) => Evex(Map0F38, P66, dst, a, counts, 0x10, W1);
 
-    /// <summary>vpternlogd zmm a, zmm b, zmm c, imm: bit i of the result is bit (a_i·4 + b_i·2 + c_i) of imm, into a.</summary>
+    /// <summary>vpternlogd zmm a, zmm b, zmm c, imm: bit i of the result, written to a, is bit a_i·4 + b_i·2 + c_i of
+    /// imm.</summary>
     public void TernaryLogic(int a, int b, int c, byte imm) => Evex(Map0F3A, P66, a, b, c, 0x25, W0, L512, imm);
 
     /// <summary>vpsllw ymm, ymm, imm8.</summary>
@@ -187,7 +188,7 @@ internal sealed class X86Emitter
     /// <summary>vpermw zmm, zmm index, zmm table: word i of the result is table's word index[i] (mod 32).</summary>
     public void PermuteWords(int dst, int index, int table) => Evex(Map0F38, P66, dst, index, table, 0x8D, W1);
 
-    /// <summary>vpmovzxbw ymm, xmm: sixteen bytes zero-extended to words (the upper 256 bits of the zmm cleared).</summary>
+    /// <summary>vpmovzxbw ymm, xmm: sixteen bytes zero-extended to words (the zmm's upper 256 bits cleared).</summary>
     public void ZeroExtendBytesToWords256(int ymm, int xmm) => Evex(Map0F38, P66, ymm, 0, xmm, 0x30, W0, L256);
 
     /// <summary>vinserti64x4 zmm, zmm a, m256, 1: a with its upper 256 bits loaded from m.</summary>
