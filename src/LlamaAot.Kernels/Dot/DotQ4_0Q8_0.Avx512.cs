@@ -191,7 +191,7 @@ public static unsafe partial class DotQ4_0Q8_0
             var args = new DecodeTermsArgs
             {
                 X0 = x0, X1 = x1, Groups = nb / IntDotAvx2.Group, Act = aq, Da = da, Eights = eights, S = s, D = d,
-                NextBytes = next * sizeof(float),
+                NextBytes = next * sizeof(float), Constants = VnniDecode.ConstantTable,
             };
             VnniDecode.Q4_0Terms(&args);
         }

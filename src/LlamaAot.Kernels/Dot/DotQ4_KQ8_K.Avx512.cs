@@ -82,15 +82,16 @@ public static unsafe partial class DotQ4_KQ8_K
         }
         float* terms = stackalloc float[2 * nb];
         float* scales = stackalloc float[2 * nb];
+        var args = new Q4_KDecodeArgs
+        {
+            Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales, Constants = VnniDecode.ConstantTable,
+        };
         for (int r = start; r < end; r++)
         {
             var x = (BlockQ4_K*)(m->W + r * m->RowBytes);
             if (groups > 0)
             {
-                var args = new Q4_KDecodeArgs
-                {
-                    X = (byte*)x, Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales,
-                };
+                args.X = (byte*)x;
                 VnniDecode.Q4_KTerms(&args);
             }
             for (int k = 4 * groups; k < nb; k++)

@@ -42,7 +42,7 @@ public static unsafe partial class DotQ6_KQ8_K
         short* negSums = stackalloc short[16 * nb];
         for (int k = 0; k < nb; k++) (Vector256<short>.Zero - Vector256.Load(y[k].BSums)).Store(negSums + 16 * k);
         float* lanes = stackalloc float[8];
-        var args = new Q6_KDecodeArgs { Blocks = nb, Act = m->Act, NegSums = negSums, Lanes = lanes };
+        var args = new Q6_KDecodeArgs { Blocks = nb, Act = m->Act, NegSums = negSums, Lanes = lanes, Constants = VnniDecode.ConstantTable };
         for (int r = start; r < end; r++)
         {
             args.X = m->W + r * m->RowBytes;

@@ -136,33 +136,15 @@ internal static unsafe class VnniDecode
     /// us map the code.</summary>
     public static bool Available => Q4_0Kernel != null;
 
-    /// <summary>Runs the emitted Q4_0 kernel (callers check Available; Constants is filled in here).</summary>
-    public static void Q4_0Terms(DecodeTermsArgs* args)
-    {
-        args->Constants = Constants;
-        Q4_0Kernel(args);
-    }
+    /// <summary>The kernels' constant vectors: every args struct's Constants, set when the struct is built (the
+    /// drivers build it once per call where they can and change only the row pointers per row).</summary>
+    public static byte* ConstantTable => Constants;
 
-    /// <summary>Runs the emitted Q4_K kernel (callers check Available and that Groups ≥ 1).</summary>
-    public static void Q4_KTerms(Q4_KDecodeArgs* args)
-    {
-        args->Constants = Constants;
-        Q4_KKernel(args);
-    }
-
-    /// <summary>Runs the emitted Q8_0 kernel (callers check Available and that Blocks ≥ 1).</summary>
-    public static void Q8_0Lanes(Q8_0DecodeArgs* args)
-    {
-        args->Constants = Constants;
-        Q8_0Kernel(args);
-    }
-
-    /// <summary>Runs the emitted Q6_K kernel (callers check Available and that Blocks ≥ 1).</summary>
-    public static void Q6_KLanes(Q6_KDecodeArgs* args)
-    {
-        args->Constants = Constants;
-        Q6_KKernel(args);
-    }
+    // The emitted kernels (callers check Available; Q4_K needs Groups ≥ 1, Q8_0 and Q6_K Blocks ≥ 1).
+    public static void Q4_0Terms(DecodeTermsArgs* args) => Q4_0Kernel(args);
+    public static void Q4_KTerms(Q4_KDecodeArgs* args) => Q4_KKernel(args);
+    public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
+    public static void Q6_KLanes(Q6_KDecodeArgs* args) => Q6_KKernel(args);
 
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
