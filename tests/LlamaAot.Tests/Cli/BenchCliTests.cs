@@ -80,11 +80,11 @@ public sealed partial class BenchCliTests
         Assert.True(share.Success, r.Stderr);
         Assert.Equal(Math.Round(bandwidth, 1), double.Parse(share.Groups[1].Value, CultureInfo.InvariantCulture));
         Assert.Equal(Math.Round(100 * weights / bandwidth), double.Parse(share.Groups[2].Value, CultureInfo.InvariantCulture));
-        // The probe's gigabyte is not counted in the peak RSS (stories260K maps 0.3 MB).
-        var rss = Regex.Match(r.Stderr, @"^peak RSS: ([0-9.]+) MiB$", RegexOptions.Multiline);
-        Assert.True(rss.Success, r.Stderr);
-        Assert.True(row.GetProperty("peak_rss_bytes").GetInt64() < 512L << 20, $"row peak RSS {row.GetProperty("peak_rss_bytes").GetInt64()}");
-        if (OperatingSystem.IsLinux()) Assert.True(double.Parse(rss.Groups[1].Value, CultureInfo.InvariantCulture) < 512, rss.Value);
+        // The peak RSS line is there; that it leaves out the probe's gigabyte is checked on the published binary
+        // (PublishedBinaryTests), in a process of its own: in here the peak is this test host's, whatever the tests
+        // running beside this one hold (up to 1.2 GB), so a bound here depends on them.
+        Assert.Matches(new Regex(@"^peak RSS: [0-9.]+ MiB$", RegexOptions.Multiline), r.Stderr);
+        Assert.True(row.GetProperty("peak_rss_bytes").GetInt64() > 0);
     }
 
     [Theory]

@@ -3,7 +3,10 @@
 // file gets its own golden run under every kernel path, plus the error contract and its dependencies.
 // `./build.sh test` publishes first and points LLAMA_AOT_BINARY at the result; without it, artifacts/llama-aot.
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using LlamaAot.Kernels.Dispatch;
 
 namespace LlamaAot.Tests.Cli;
@@ -59,7 +62,7 @@ public class PublishedBinaryTests
     {
         var g = Golden.Load(model)[0];
         var (code, stdout, stderr) = Run(["-m", TestPaths.Model(g.ModelFile), "-p", g.Prompt, "--temp", "0", "--ids",
-            "-n", g.NPredict.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "2"], isa);
+            "-n", g.NPredict.ToString(CultureInfo.InvariantCulture), "-t", "2"], isa);
         Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Contains($"kernels {isa}", stderr);
         int[] ids = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
@@ -71,9 +74,25 @@ public class PublishedBinaryTests
     {
         var g = Golden.Load("stories260K-Q4_0")[1];
         var (code, stdout, stderr) = Run(["-m", TestPaths.Model(g.ModelFile), "-p", g.Prompt, "--temp", "0", "--ids",
-            "-n", g.NPredict.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "2", "--affinity"]);
+            "-n", g.NPredict.ToString(CultureInfo.InvariantCulture), "-t", "2", "--affinity"]);
         Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Equal(g.GeneratedIds, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray());
+    }
+
+    [Fact]
+    public void Bench_peak_rss_leaves_out_the_bandwidth_probe()
+    {
+        // bench --bandwidth reads a 1 GiB buffer after each tg test; the peak RSS it reports (and the JSON rows) must
+        // be the model's run alone. stories260K maps 0.3 MB, so anything near the probe's gigabyte means it counted.
+        var (code, stdout, stderr) = Run(["bench", "-m", TestPaths.Model("stories260K-Q8_0.gguf"), "-p", "0", "-n", "3", "-t", "1",
+            "-r", "1", "-o", "json", "--bandwidth"]);
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        using var doc = JsonDocument.Parse(stdout);
+        long rowPeak = Assert.Single(doc.RootElement.EnumerateArray()).GetProperty("peak_rss_bytes").GetInt64();
+        Assert.True(rowPeak < 512L << 20, $"row peak RSS {rowPeak}");
+        var rss = Regex.Match(stderr, @"^peak RSS: ([0-9.]+) MiB$", RegexOptions.Multiline);
+        Assert.True(rss.Success, stderr);
+        if (OperatingSystem.IsLinux()) Assert.True(double.Parse(rss.Groups[1].Value, CultureInfo.InvariantCulture) < 512, rss.Value);
     }
 
     [Fact]
