@@ -77,13 +77,7 @@ internal static unsafe class HalfAccumulate
         // ymm 21 + i: vector i's fp16 bits.
         const int Values = 16, Scale = 20, Half = 21;
         var e = new X86Emitter();
-        e.Load(Acc, new Mem(Args, 0));
-        e.Load(HeadBytes, new Mem(Args, 8));
-        e.Load(V, new Mem(Args, 16));
-        e.Load(Stride, new Mem(Args, 24));
-        e.Load(Count, new Mem(Args, 32));
-        e.Load(E, new Mem(Args, 40));
-        e.Load(Flags, new Mem(Args, 48));
+        e.LoadFields(Args, Acc, HeadBytes, V, Stride, Count, E, Flags);
         ForEachHead(e, heads, (h, acc) =>
         {
             for (int i = 0; i < 4; i++) e.LoadFloat(4 * h + i, acc + 64 * i);

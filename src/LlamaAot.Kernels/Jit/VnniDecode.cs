@@ -246,13 +246,7 @@ internal static unsafe class VnniDecode
         for (int i = 0; i < 5; i++) e.LoadInt(Unpack + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
         for (int j = 0; j < 4; j++) e.LoadInt(Words + j, new Mem(Gpr.Rax, 64 * (ScaleWords + j)));
         e.LoadInt(MinIndex, new Mem(Gpr.Rax, 64 * MinWords));
-        e.Load(X, new Mem(Args, 0));
-        e.Load(Count, new Mem(Args, 8));
-        e.Load(Act, new Mem(Args, 16));
-        e.Load(Sums, new Mem(Args, 24));
-        e.Load(DPairs, new Mem(Args, 32));
-        e.Load(Terms, new Mem(Args, 40));
-        e.Load(Scales, new Mem(Args, 48));
+        e.LoadFields(Args, X, Count, Act, Sums, DPairs, Terms, Scales);
 
         int loop = e.Position;
         for (int k = 0; k < 4; k++)
@@ -343,13 +337,7 @@ internal static unsafe class VnniDecode
         var e = new X86Emitter();
         e.Load(Gpr.Rax, new Mem(Args, 56));
         e.LoadInt(Flip, new Mem(Gpr.Rax, 64 * SignBits));
-        e.Load(X, new Mem(Args, 0));
-        e.Load(Stride, new Mem(Args, 8));
-        e.Load(Count, new Mem(Args, 16));
-        e.Load(Act, new Mem(Args, 24));
-        e.Load(Terms, new Mem(Args, 32));
-        e.Load(Da, new Mem(Args, 40));
-        e.Load(Lanes, new Mem(Args, 48));
+        e.LoadFields(Args, X, Stride, Count, Act, Terms, Da, Lanes);
         e.Lea(X2, new Mem(X, 0, Stride, 2));
         e.Xor(Acc, Acc, Acc);
         e.Xor(Acc + 1, Acc + 1, Acc + 1);
@@ -405,11 +393,7 @@ internal static unsafe class VnniDecode
         e.LoadInt(Up, new Mem(Gpr.Rax, 64 * ShiftsUp));
         e.LoadInt(Down, new Mem(Gpr.Rax, 64 * ShiftsDown));
         for (int k = 0; k < 4; k++) e.LoadInt(Words + k, new Mem(Gpr.Rax, 64 * (Q6Words + k)));
-        e.Load(X, new Mem(Args, 0));
-        e.Load(Count, new Mem(Args, 8));
-        e.Load(Act, new Mem(Args, 16));
-        e.Load(NegSums, new Mem(Args, 24));
-        e.Load(Lanes, new Mem(Args, 32));
+        e.LoadFields(Args, X, Count, Act, NegSums, Lanes);
         e.Xor(Acc, Acc, Acc, 256);
 
         int loop = e.Position;
@@ -468,15 +452,7 @@ internal static unsafe class VnniDecode
         var e = new X86Emitter();
         e.Load(Gpr.Rax, new Mem(Args, 72));
         for (int i = 0; i <= ShiftMatrix; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
-        e.Load(X0, new Mem(Args, 0));
-        e.Load(X1, new Mem(Args, 8));
-        e.Load(Count, new Mem(Args, 16));
-        e.Load(Act, new Mem(Args, 24));
-        e.Load(Da, new Mem(Args, 32));
-        e.Load(Eights, new Mem(Args, 40));
-        e.Load(S, new Mem(Args, 48));
-        e.Load(D, new Mem(Args, 56));
-        e.Load(Next, new Mem(Args, 64));
+        e.LoadFields(Args, X0, X1, Count, Act, Da, Eights, S, D, Next);
 
         int loop = e.Position;
         for (int i = 0; i < 4; i++) e.LoadInt(Y + i, new Mem(Act, 64 * i));

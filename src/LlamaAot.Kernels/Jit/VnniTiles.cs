@@ -433,11 +433,7 @@ internal static unsafe class VnniTiles
     /// pointers (rows 0, 2, 3) and the row stride.</summary>
     private static Mem[] Prologue(X86Emitter e)
     {
-        e.Load(Table, new Mem(Args, 0));
-        e.Load(Terms, new Mem(Args, 8));
-        e.Load(Act0, new Mem(Args, 16));
-        e.Load(ActStride, new Mem(Args, 24));
-        e.Load(Count, new Mem(Args, 32));
+        e.LoadFields(Args, Table, Terms, Act0, ActStride, Count);
         e.Lea(Act2, new Mem(Act0, 0, ActStride, 2));
         e.Lea(Act3, new Mem(Act2, 0, ActStride, 1));
         return [new(Act0), new(Act0, 0, ActStride, 1), new(Act2), new(Act3), new(Act0, 0, ActStride, 4),

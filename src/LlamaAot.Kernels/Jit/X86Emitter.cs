@@ -238,6 +238,12 @@ internal sealed class X86Emitter
         ModRm((int)dst & 7, m);
     }
 
+    /// <summary>mov fields[i], [args + 8·i] for each i: the leading 8-byte fields of a kernel's argument struct.</summary>
+    public void LoadFields(Gpr args, params ReadOnlySpan<Gpr> fields)
+    {
+        for (int i = 0; i < fields.Length; i++) Load(fields[i], new Mem(args, 8 * i));
+    }
+
     /// <summary>lea r64, [m].</summary>
     public void Lea(Gpr dst, Mem m)
     {

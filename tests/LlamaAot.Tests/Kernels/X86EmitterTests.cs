@@ -115,6 +115,7 @@ public class X86EmitterTests
         ("vpmovsxbw ymm6,[rsi+0xc0]", e => e.SignExtendBytesToWords256(6, new Mem(Gpr.Rsi, 0xc0)), "62f27d2820b6c0000000"),
         ("vzeroupper", e => e.ZeroUpper(), "c5f877"),
         ("mov r9,[rdi+0x18]", e => e.Load(Gpr.R9, new Mem(Gpr.Rdi, 0x18)), "4c8b8f18000000"),
+        ("mov rsi,[rdi+0x0]; mov r9,[rdi+0x8]", e => e.LoadFields(Gpr.Rdi, Gpr.Rsi, Gpr.R9), "488bb700000000" + "4c8b8f08000000"),
         ("lea r11,[r8+r9*2]", e => e.Lea(Gpr.R11, new Mem(Gpr.R8, 0, Gpr.R9, 2)), "4f8d9c4800000000"),
         ("add rsi,0x240", e => e.Add(Gpr.Rsi, 0x240), "4881c640020000"),
         ("add r8,0x22", e => e.Add(Gpr.R8, 0x22), "4981c022000000"),
