@@ -197,6 +197,24 @@ public static unsafe partial class DotQ4_0Q8_0
         }
     }
 
+    /// <summary>Runs's sixteen-row runs in one call of the emitted runs kernel (rows of nb·18 bytes, nb a multiple of
+    /// eight; scratch nb·128 bytes, 64-byte aligned): the same rows, terms and chains, with the chains' transposes in
+    /// zmm and no call per row pair (see Decode.cs for what it gained). Returns the first row not done.</summary>
+    private static int VnniRuns16(MatMulArgs* m, int start, int end, int nb, sbyte* aq, float* da, int* eights, byte* scratch)
+    {
+        const int Rows = 16;
+        int half = (end - start) / Rows * (Rows / 2);
+        if (half == 0) return start;
+        var args = new Q4_0RunsArgs
+        {
+            X0 = m->W + start * m->RowBytes, X1 = m->W + (start + half) * m->RowBytes, Groups = nb / IntDotAvx2.Group,
+            Act = aq, Da = da, Eights = eights, Scratch = scratch,
+            Y0 = m->Y + start, Constants = VnniDecode.ConstantTable, YDelta = half * sizeof(float), Runs = half / (Rows / 2),
+        };
+        VnniDecode.Q4_0Runs(&args);
+        return start + 2 * half;
+    }
+
     // vpermt2b indices: the nibble bytes of blocks 0..3 of a group from (x, x + 64), of blocks 4..7 from (x + 64, x + 80).
     private static readonly Vector512<byte> LowQs4 = QsIndex(2, 20, 38, 56), HighQs4 = QsIndex(10, 28, 46, 112);
 

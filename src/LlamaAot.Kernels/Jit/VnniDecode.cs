@@ -12,7 +12,8 @@
 //   - the scales go to fp32 by vcvtph2ps (exact, as Fp16.ToFloat) and are multiplied by the activation's d_a.
 //   The two rows' four sum vectors meet in one transpose-and-add tree, so one zmm holds both rows' eight block sums
 //   (vpermd puts them in block order); "− 8·Σq_a" is subtracted and they go to fp32. Against the intrinsic row kernel:
-//   512×2048 from L2, one thread, 18–19 → 25–26 GB/s.
+//   512×2048 from L2, one thread, 18–19 → 25–26 GB/s. The runs kernel (EmitQ4_0Runs) takes sixteen rows a run
+//   through the same group code and runs their chains itself.
 //   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s on Zen 4
 //   (the intrinsic kernel), and on Zen 5 28 → 42 GB/s once each vgf2p8affineqb made both nibble halves of 32 bytes
 //   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
@@ -44,6 +45,26 @@ internal unsafe struct DecodeTermsArgs
     public long NextBytes;
     /// <summary>The kernel's constant vectors (VnniDecode.Constants).</summary>
     public byte* Constants;
+}
+
+/// <summary>One call of the emitted Q4_0 decode kernel in runs of sixteen rows: run n takes rows X0 + (8n + j)·row and
+/// X1 + (8n + j)·row for j &lt; 8 (rows of Groups·144 bytes) and stores their blockwise dot products at Y0[8n + j] and,
+/// YDelta bytes further on, at the X1 rows' outputs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Q4_0RunsArgs
+{
+    public byte* X0, X1;
+    public long Groups;
+    /// <summary>The prepared activation, as DecodeTermsArgs's.</summary>
+    public sbyte* Act;
+    public float* Da;
+    public int* Eights;
+    /// <summary>Groups KiB, 64-byte aligned: a run's terms between its two passes.</summary>
+    public byte* Scratch;
+    public float* Y0;
+    public long YDelta;
+    public byte* Constants;
+    public long Runs;
 }
 
 /// <summary>One call of the emitted Q4_K decode kernel: Groups groups of four super-blocks of one weight row.</summary>
@@ -100,6 +121,7 @@ internal unsafe struct Q6_KDecodeArgs
 internal static unsafe class VnniDecode
 {
     private static readonly delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void> Q4_0Kernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void> Q4_0RunsKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void> Q6_KKernel;
@@ -111,10 +133,11 @@ internal static unsafe class VnniDecode
         var constants = (byte*)NativeMemory.AlignedAlloc(ConstantVectors * 64, 64);   // lives as long as the process
         WriteConstants(constants);
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
-        void* q6k = ExecutableMemory.Load(EmitQ6_K());
-        if (q40 == null || q4k == null || q80 == null || q6k == null) return;
+        void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null) return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
+        Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
         Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
         Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void>)q80;
         Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void>)q6k;
@@ -140,8 +163,9 @@ internal static unsafe class VnniDecode
     /// drivers build it once per call where they can and change only the row pointers per row).</summary>
     public static byte* ConstantTable => Constants;
 
-    // The emitted kernels (callers check Available; Q4_K needs Groups ≥ 1, Q8_0 and Q6_K Blocks ≥ 1).
+    // The emitted kernels (callers check Available; Q4_0's and Q4_K's need Groups ≥ 1, Q8_0's and Q6_K's Blocks ≥ 1).
     public static void Q4_0Terms(DecodeTermsArgs* args) => Q4_0Kernel(args);
+    public static void Q4_0Runs(Q4_0RunsArgs* args) => Q4_0RunsKernel(args);
     public static void Q4_KTerms(Q4_KDecodeArgs* args) => Q4_KKernel(args);
     public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
     public static void Q6_KLanes(Q6_KDecodeArgs* args) => Q6_KKernel(args);
@@ -446,15 +470,135 @@ internal static unsafe class VnniDecode
     /// <summary>The Q4_0 kernel; System V ABI, argument a DecodeTermsArgs*.</summary>
     internal static byte[] EmitQ4_0()
     {
-        // zmm 8h + 0..7: row h's two loads, nibble vectors, a nibble temporary, two sums and its scales; 16..19: the
-        // activation; 20..25: the constants; 26: the eights; 27..31: the tree.
-        const int Y = 16, C = 20, E = 26, T = 27;
         var e = new X86Emitter();
-        e.Load(Gpr.Rax, new Mem(Args, 72));
-        for (int i = 0; i <= ShiftMatrix; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
+        LoadQ4_0Constants(e);
         e.LoadFields(Args, X0, X1, Count, Act, Da, Eights, S, D, Next);
 
         int loop = e.Position;
+        EmitQ4_0PairGroup(e, new Mem(D), new Mem(D, 0, Next));
+        e.Store256(new Mem(S), PairSums);
+        e.StoreUpper256(new Mem(S, 0, Next), PairSums);
+        e.NextIteration(loop, Count, [(X0, 8 * 18), (X1, 8 * 18), (Act, 256), (Da, 32), (Eights, 32), (S, 32), (D, 32)]);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>The Q4_0 kernel in runs of sixteen rows; System V ABI, argument a Q4_0RunsArgs*. A run's eight row
+    /// pairs (X0 + j·row and X1 + j·row) go through the pair kernel's group code one pair after the other, each row
+    /// read once from start to end as that kernel reads it; per group, pair j's sums (its first row's eight blocks in
+    /// the low half, its second row's in the high) and d terms go to slot j of the group's KiB in Scratch. The run's
+    /// chains follow per group: its eight sum vectors transposed, and its eight d vectors (vpunpck{l,h}dq,
+    /// vpunpck{l,h}qdq, vshufi32x4), so that vector k holds block k of all sixteen rows (lanes: the first rows of
+    /// pairs 0..3, the second rows of 0..3, the first of 4..7, the second of 4..7), and one vfmadd per block, in block
+    /// order, runs all sixteen chains: each lane is its row's blockwise spec chain, the same fmas on the same terms as
+    /// the pair kernel's driver.</summary>
+    internal static byte[] EmitQ4_0Runs()
+    {
+        const Gpr Pairs = Gpr.Rbx, Slot = Gpr.R12, Out = Gpr.R13, Left = Gpr.R14;
+        const int SlotBytes = 64, GroupBytes = 16 * SlotBytes;
+        const int Scratch = 48, Y0 = 56, YDelta = 64, Runs = 80;   // Constants at 72, as in every Q4_0 kernel's args
+        Gpr[] saved = [Pairs, Slot, Out, Left];
+        var e = new X86Emitter();
+        foreach (var r in saved) e.Push(r);
+        LoadQ4_0Constants(e);
+        e.LoadFields(Args, X0, X1);
+        e.Load(Out, new Mem(Args, Y0));
+        e.Load(Left, new Mem(Args, Runs));
+
+        int run = e.Position;
+        e.Load(Slot, new Mem(Args, Scratch));
+        e.Set(Pairs, 8);
+        int pair = e.Position;
+        e.LoadFields(Args, 2, Count, Act, Da, Eights);
+        e.Lea(S, new Mem(Slot));
+        int group = e.Position;
+        EmitQ4_0PairGroup(e, new Mem(S, 8 * SlotBytes), new Mem(S, 8 * SlotBytes + 32));
+        e.StoreFloat(new Mem(S), PairSums);
+        e.NextIteration(group, Count, [(X0, 8 * 18), (X1, 8 * 18), (Act, 256), (Da, 32), (Eights, 32), (S, GroupBytes)]);
+        // Rows are Groups·144 bytes, so X0 and X1 are at the next pair's rows already.
+        e.Add(Slot, SlotBytes);
+        e.Sub(Pairs, 1);
+        e.JumpIfNotZero(pair);
+
+        e.Load(S, new Mem(Args, Scratch));
+        e.Load(Count, new Mem(Args, 16));
+        e.Xor(Acc, Acc, Acc);
+        int chain = e.Position;
+        ChainGroup(e, S);
+        e.NextIteration(chain, Count, [(S, GroupBytes)]);
+        e.ShuffleQuarters(Acc, Acc, Acc, 0b11_01_10_00);   // lanes to the first rows 0..7, then the second
+        e.Load(Gpr.Rax, new Mem(Args, YDelta));
+        e.Store256(new Mem(Out), Acc);
+        e.StoreUpper256(new Mem(Out, 0, Gpr.Rax), Acc);
+        e.Add(Out, 32);
+        e.Sub(Left, 1);
+        e.JumpIfNotZero(run);
+
+        for (int i = saved.Length - 1; i >= 0; i--) e.Pop(saved[i]);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    // The runs kernel's chain accumulator (sixteen rows' chains).
+    private const int Acc = 31;
+
+    /// <summary>One group of a run's chains from its KiB at src: the eight sum vectors and the eight d vectors
+    /// transposed (into zmm 8..15, and 16..19, 26..29: registers the pair code loads afresh each group, not the
+    /// constants it keeps), then one fma per block into Acc.</summary>
+    private static void ChainGroup(X86Emitter e, Gpr src)
+    {
+        ReadOnlySpan<int> sums = [8, 9, 10, 11, 12, 13, 14, 15], ds = [16, 17, 18, 19, 26, 27, 28, 29];
+        for (int j = 0; j < 8; j++) e.LoadFloat(j, new Mem(src, 64 * j));
+        TransposeBlocks(e, 0, sums);
+        for (int j = 0; j < 8; j++) e.LoadFloat(j, new Mem(src, 64 * (8 + j)));
+        TransposeBlocks(e, 0, ds);
+        for (int k = 0; k < 8; k++) e.FusedMultiplyAdd(Acc, sums[k], ds[k]);
+    }
+
+    /// <summary>zmm v .. v + 7, eight row pairs' vectors (a row's eight blocks per 256-bit half), transposed into
+    /// o[0..7]: o[k] holds block k, its lanes (pair 0..3, first row), (0..3, second), (4..7, first), (4..7,
+    /// second). Overwrites v .. v + 7.</summary>
+    private static void TransposeBlocks(X86Emitter e, int v, ReadOnlySpan<int> o)
+    {
+        for (int i = 0; i < 8; i += 2)
+        {
+            e.UnpackLowInt32(o[i], v + i, v + i + 1);
+            e.UnpackHighInt32(o[i + 1], v + i, v + i + 1);
+        }
+        // Per 128-bit quarter, v + m now holds element m of that quarter of pairs 0..3 (m < 4) or 4..7 (m ≥ 4).
+        for (int i = 0; i < 8; i += 4)
+        {
+            e.UnpackLowInt64(v + i, o[i], o[i + 2]);
+            e.UnpackHighInt64(v + i + 1, o[i], o[i + 2]);
+            e.UnpackLowInt64(v + i + 2, o[i + 1], o[i + 3]);
+            e.UnpackHighInt64(v + i + 3, o[i + 1], o[i + 3]);
+        }
+        // Quarters 0 and 2 of v + k hold block k of the two rows, quarters 1 and 3 block 4 + k.
+        for (int k = 0; k < 4; k++)
+        {
+            e.ShuffleQuarters(o[k], v + k, v + 4 + k, 0b10_00_10_00);
+            e.ShuffleQuarters(o[4 + k], v + k, v + 4 + k, 0b11_01_11_01);
+        }
+    }
+
+    // zmm 8h + 0..7: row h's two loads, nibble vectors, a nibble temporary, two sums and its scales; 16..19: the
+    // activation; 20..25: the constants; 26: the eights; 0..4, free once row 0's sums are made: the tree, PairSums its
+    // result. 27..31 stay free (the runs kernel's).
+    private const int Y = 16, C = 20, E = 26, T = 0, PairSums = T + 4;
+
+    private static void LoadQ4_0Constants(X86Emitter e)
+    {
+        e.Load(Gpr.Rax, new Mem(Args, 72));
+        for (int i = 0; i <= ShiftMatrix; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
+    }
+
+    /// <summary>One group of eight blocks of the row pair at X0 and X1 against the activation at Act, Da and Eights:
+    /// each row's d terms stored at d0 and d1 (eight floats each), the pair's float sums left in PairSums (row X0's
+    /// eight blocks in the low half, X1's in the high).</summary>
+    private static void EmitQ4_0PairGroup(X86Emitter e, Mem d0, Mem d1)
+    {
         for (int i = 0; i < 4; i++) e.LoadInt(Y + i, new Mem(Act, 64 * i));
         e.BroadcastInt256(E, new Mem(Eights));
         for (int h = 0; h < 2; h++)
@@ -481,7 +625,7 @@ internal static unsafe class VnniDecode
             }
             e.HalfToFloat256(sc, sc);
             e.Multiply256(sc, sc, new Mem(Da));
-            e.Store256(h == 0 ? new Mem(D) : new Mem(D, 0, Next), sc);
+            e.Store256(h == 0 ? d0 : d1, sc);
         }
         // Row 0's sums (5: blocks 0..3, 6: blocks 4..7, one per quarter) and row 1's (13, 14): per quarter q, block
         // sums of row 0's q and 4 + q and row 1's q and 4 + q.
@@ -494,15 +638,8 @@ internal static unsafe class VnniDecode
         e.UnpackLowInt64(T + 1, T, T + 2);
         e.UnpackHighInt64(T + 3, T, T + 2);
         e.AddInt(T + 1, T + 1, T + 3);
-        e.PermuteInt32(T + 4, C + Order, T + 1);
-        e.SubtractInt(T + 4, T + 4, E);
-        e.IntToFloat(T + 4, T + 4);
-        e.Store256(new Mem(S), T + 4);
-        e.StoreUpper256(new Mem(S, 0, Next), T + 4);
-
-        e.NextIteration(loop, Count, [(X0, 8 * 18), (X1, 8 * 18), (Act, 256), (Da, 32), (Eights, 32), (S, 32), (D, 32)]);
-        e.ZeroUpper();
-        e.Return();
-        return e.ToArray();
+        e.PermuteInt32(PairSums, C + Order, T + 1);
+        e.SubtractInt(PairSums, PairSums, E);
+        e.IntToFloat(PairSums, PairSums);
     }
 }

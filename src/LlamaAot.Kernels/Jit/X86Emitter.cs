@@ -107,6 +107,10 @@ internal sealed class X86Emitter
     /// <summary>vshufi32x4 ymm, a, b, imm8: the low 128 bits from a's half imm bit 0, the high from b's half imm bit 1.</summary>
     public void ShuffleHalves256(int dst, int a, int b, byte imm) => Evex(Map0F3A, P66, dst, a, b, 0x43, W0, L256, imm);
 
+    /// <summary>vshufi32x4 zmm, a, b, imm8: 128-bit quarters 0 and 1 from a's quarters (imm &gt;&gt; 0) &amp; 3 and
+    /// (imm &gt;&gt; 2) &amp; 3, quarters 2 and 3 from b's (imm &gt;&gt; 4) &amp; 3 and (imm &gt;&gt; 6) &amp; 3.</summary>
+    public void ShuffleQuarters(int dst, int a, int b, byte imm) => Evex(Map0F3A, P66, dst, a, b, 0x43, W0, L512, imm);
+
     /// <summary>vgf2p8affineqb dst, x, matrix, imm8: each byte of x times the 8×8 bit matrix (the qword of matrix
     /// in its lane) over GF(2), xor imm8 (GFNI).</summary>
     public void GaloisAffine(int dst, int x, int matrix, byte imm, int bits = 512) => Evex(Map0F3A, P66, dst, x, matrix, 0xCE, W1, Length(bits), imm);
@@ -239,9 +243,28 @@ internal sealed class X86Emitter
     }
 
     /// <summary>mov fields[i], [args + 8·i] for each i: the leading 8-byte fields of a kernel's argument struct.</summary>
-    public void LoadFields(Gpr args, params ReadOnlySpan<Gpr> fields)
+    public void LoadFields(Gpr args, params ReadOnlySpan<Gpr> fields) => LoadFields(args, 0, fields);
+
+    /// <summary>mov fields[i], [args + 8·(first + i)] for each i: a run of 8-byte fields from field number first.</summary>
+    public void LoadFields(Gpr args, int first, params ReadOnlySpan<Gpr> fields)
     {
-        for (int i = 0; i < fields.Length; i++) Load(fields[i], new Mem(args, 8 * i));
+        for (int i = 0; i < fields.Length; i++) Load(fields[i], new Mem(args, 8 * (first + i)));
+    }
+
+    /// <summary>mov r64, imm32 (sign-extended).</summary>
+    public void Set(Gpr dst, int imm)
+    {
+        Rex(1, 0, 0, (int)dst);
+        Emit(0xC7, (byte)(0xC0 | ((int)dst & 7)));
+        Emit32(imm);
+    }
+
+    /// <summary>mov [m], r64.</summary>
+    public void Store(Mem m, Gpr src)
+    {
+        Rex(1, (int)src, m.Index is Gpr i ? (int)i : 0, (int)m.Base);
+        Emit(0x89);
+        ModRm((int)src & 7, m);
     }
 
     /// <summary>lea r64, [m].</summary>
@@ -250,6 +273,20 @@ internal sealed class X86Emitter
         Rex(1, (int)dst, m.Index is Gpr i ? (int)i : 0, (int)m.Base);
         Emit(0x8D);
         ModRm((int)dst & 7, m);
+    }
+
+    /// <summary>push r64 (a callee-saved register a kernel borrows).</summary>
+    public void Push(Gpr r)
+    {
+        if (r >= Gpr.R8) Emit(0x41);
+        Emit((byte)(0x50 + ((int)r & 7)));
+    }
+
+    /// <summary>pop r64.</summary>
+    public void Pop(Gpr r)
+    {
+        if (r >= Gpr.R8) Emit(0x41);
+        Emit((byte)(0x58 + ((int)r & 7)));
     }
 
     /// <summary>add r64, imm32.</summary>
@@ -294,6 +331,14 @@ internal sealed class X86Emitter
     public int JumpIfNotZeroForward()
     {
         Emit(0x0F, 0x85);
+        Emit32(0);
+        return Position - 4;
+    }
+
+    /// <summary>jmp to a place not yet emitted: returns the jump's field for <see cref="Bind"/>.</summary>
+    public int JumpForward()
+    {
+        Emit(0xE9);
         Emit32(0);
         return Position - 4;
     }
