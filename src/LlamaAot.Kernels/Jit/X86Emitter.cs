@@ -259,14 +259,6 @@ internal sealed class X86Emitter
         Emit32(imm);
     }
 
-    /// <summary>mov [m], r64.</summary>
-    public void Store(Mem m, Gpr src)
-    {
-        Rex(1, (int)src, m.Index is Gpr i ? (int)i : 0, (int)m.Base);
-        Emit(0x89);
-        ModRm((int)src & 7, m);
-    }
-
     /// <summary>lea r64, [m].</summary>
     public void Lea(Gpr dst, Mem m)
     {
@@ -331,14 +323,6 @@ internal sealed class X86Emitter
     public int JumpIfNotZeroForward()
     {
         Emit(0x0F, 0x85);
-        Emit32(0);
-        return Position - 4;
-    }
-
-    /// <summary>jmp to a place not yet emitted: returns the jump's field for <see cref="Bind"/>.</summary>
-    public int JumpForward()
-    {
-        Emit(0xE9);
         Emit32(0);
         return Position - 4;
     }

@@ -119,7 +119,6 @@ public class X86EmitterTests
         ("vzeroupper", e => e.ZeroUpper(), "c5f877"),
         ("mov rcx,[rdi+0x10]; mov r8,[rdi+0x18]", e => e.LoadFields(Gpr.Rdi, 2, Gpr.Rcx, Gpr.R8), "488b8f10000000" + "4c8b8718000000"),
         ("mov rbx,0x8; mov r12,0x100", e => { e.Set(Gpr.Rbx, 8); e.Set(Gpr.R12, 0x100); }, "48c7c308000000" + "49c7c400010000"),
-        ("mov [rdi+0x30],r12; mov [rdi+0x40],rax", e => { e.Store(new Mem(Gpr.Rdi, 0x30), Gpr.R12); e.Store(new Mem(Gpr.Rdi, 0x40), Gpr.Rax); }, "4c89a730000000" + "48898740000000"),
         ("push r13; push r14; push r15", e => { e.Push(Gpr.R13); e.Push(Gpr.R14); e.Push(Gpr.R15); }, "415541564157"),
         ("push rbx; push r12", e => { e.Push(Gpr.Rbx); e.Push(Gpr.R12); }, "534154"),
         ("pop r12; pop rbx", e => { e.Pop(Gpr.R12); e.Pop(Gpr.Rbx); }, "415c5b"),
