@@ -33,6 +33,17 @@ internal unsafe struct HalfAccumulateArgs
     public byte* NewMax;
 }
 
+/// <summary>One call of the emitted widening kernel: Rows rows of Vectors·16 fp16 values (row r at Src + r·SrcBytes)
+/// to fp32 (row r at Dst + r·DstBytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct HalfWidenArgs
+{
+    public byte* Src;
+    public long SrcBytes;
+    public float* Dst;
+    public long DstBytes, Rows, Vectors;
+}
+
 internal static unsafe class HalfAccumulate
 {
     /// <summary>Lanes per head per call.</summary>
@@ -50,6 +61,44 @@ internal static unsafe class HalfAccumulate
 
     /// <summary>Runs the kernel for <paramref name="heads"/> heads (1..MaxHeads; callers check Available and Count ≥ 1).</summary>
     public static void Run(HalfAccumulateArgs* args, int heads) => Kernels[heads - 1](args);
+
+    // The widening kernel: in place whenever the accumulate kernels are.
+    private static readonly delegate* unmanaged[SuppressGCTransition]<HalfWidenArgs*, void> WidenKernel =
+        Available ? (delegate* unmanaged[SuppressGCTransition]<HalfWidenArgs*, void>)ExecutableMemory.Load(EmitWiden()) : null;
+
+    /// <summary>Runs the widening kernel (vcvtph2ps, exact for every fp16 value as Fp16.ToFloat), or returns false
+    /// when it is not in place. Callers check Rows ≥ 1 and Vectors ≥ 1.</summary>
+    public static bool Widen(HalfWidenArgs* args)
+    {
+        if (WidenKernel == null) return false;
+        WidenKernel(args);
+        return true;
+    }
+
+    /// <summary>The widening kernel; System V ABI, argument a HalfWidenArgs*. Per row, one vcvtph2ps from memory and
+    /// one store per sixteen values.</summary>
+    internal static byte[] EmitWiden()
+    {
+        const Gpr Args = Gpr.Rdi, Src = Gpr.Rsi, SrcBytes = Gpr.Rdx, Dst = Gpr.Rcx, DstBytes = Gpr.R8, Rows = Gpr.R9,
+            Vectors = Gpr.R10, Count = Gpr.R11, From = Gpr.Rax, To = Gpr.Rdi;
+        var e = new X86Emitter();
+        e.LoadFields(Args, Src, SrcBytes, Dst, DstBytes, Rows, Vectors);
+        int row = e.Position;
+        e.Lea(From, new Mem(Src));
+        e.Lea(To, new Mem(Dst));
+        e.Lea(Count, new Mem(Vectors));
+        int vector = e.Position;
+        e.HalfToFloat(0, new Mem(From));
+        e.StoreFloat(new Mem(To), 0);
+        e.NextIteration(vector, Count, [(From, 32), (To, 64)]);
+        e.Add(Src, SrcBytes);
+        e.Add(Dst, DstBytes);
+        e.Sub(Rows, 1);
+        e.JumpIfNotZero(row);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
 
     private static delegate* unmanaged[SuppressGCTransition]<HalfAccumulateArgs*, void>[] Load()
     {

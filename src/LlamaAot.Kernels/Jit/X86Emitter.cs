@@ -169,6 +169,9 @@ internal sealed class X86Emitter
     /// <summary>vcvtph2ps zmm, ymm: sixteen fp16 to fp32 (exact).</summary>
     public void HalfToFloat(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x13);
 
+    /// <summary>vcvtph2ps zmm, m256.</summary>
+    public void HalfToFloat(int zmm, Mem m) => Evex(Map0F38, P66, zmm, 0, m, false, 0x13);
+
     /// <summary>vpsllvw zmm, zmm a, zmm counts: each word of a shifted left by its count.</summary>
     public void ShiftLeftWordsVariable(int dst, int a, int counts) => Evex(Map0F38, P66, dst, a, counts, 0x12, W1);
 

@@ -33,11 +33,15 @@ public static unsafe partial class FlashAttention
             for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i]);
         }
 
-        public static void Widen(ushort* h, float* f, int n)
+        public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            int i = 0;
-            for (; i + 8 <= n; i += 8) Fp16Vector.HalfHiToSingle(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(Vector128.Load(h + i)) << 16).Store(f + i);
-            for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
+            {
+                var h = (ushort*)rows;
+                int i = 0;
+                for (; i + 8 <= n; i += 8) Fp16Vector.HalfHiToSingle(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(Vector128.Load(h + i)) << 16).Store(f + i);
+                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -55,7 +55,15 @@ public static unsafe partial class FlashAttention
         public static void Scores(float* keys, long stride, float* q, int hd, int count, float scale, float* s) => Avx512Lanes.Scores(keys, stride, q, hd, count, scale, s);
         public static float Scan(float* a, byte* newMax, int count, float m) => Avx512Lanes.Scan(a, newMax, count, m);
         public static void Exp(float* x, float* y, int n) => Avx512Lanes.Exp(x, y, n);
-        public static void Widen(ushort* h, float* f, int n) => Avx512Lanes.Widen(h, f, n);
+        /// <summary>Avx512Lanes.Widen through the emitted vcvtph2ps kernel where rows are whole vectors.</summary>
+        public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
+        {
+            var args = new HalfWidenArgs
+            {
+                Src = rows, SrcBytes = rowBytes, Dst = f, DstBytes = (long)n * sizeof(float), Rows = count, Vectors = n / 16,
+            };
+            if (count < 1 || n % 16 != 0 || n == 0 || !HalfAccumulate.Widen(&args)) Avx512Lanes.Widen(rows, rowBytes, f, count, n);
+        }
         public static void Scale(float* acc, int n, float ms, bool f16) => Avx512Lanes.Scale(acc, n, ms, f16);
         public static void Mad(float* acc, float* v, int n, float vs, bool f16) => Avx512Lanes.Mad(acc, v, n, vs, f16);
     }
@@ -304,11 +312,15 @@ public static unsafe partial class FlashAttention
 
         public static void Exp(float* x, float* y, int n) => ExpLibm.Avx512(x, y, n);
 
-        public static void Widen(ushort* h, float* f, int n)
+        public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            int i = 0;
-            for (; i + 16 <= n; i += 16) Fp16Vector.HalfHiToSingle(Avx512F.ConvertToVector512Int32(Vector256.Load(h + i)) << 16).Store(f + i);
-            for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
+            {
+                var h = (ushort*)rows;
+                int i = 0;
+                for (; i + 16 <= n; i += 16) Fp16Vector.HalfHiToSingle(Avx512F.ConvertToVector512Int32(Vector256.Load(h + i)) << 16).Store(f + i);
+                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

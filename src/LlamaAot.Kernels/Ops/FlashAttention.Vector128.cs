@@ -33,16 +33,20 @@ public static unsafe partial class FlashAttention
             for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i]);
         }
 
-        public static void Widen(ushort* h, float* f, int n)
+        public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            int i = 0;
-            for (; i + 8 <= n; i += 8)
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
             {
-                var x = Vector128.Load(h + i);
-                Fp16Vector.HalfHiToSingle(Vector128.WidenLower(x).AsInt32() << 16).Store(f + i);
-                Fp16Vector.HalfHiToSingle(Vector128.WidenUpper(x).AsInt32() << 16).Store(f + i + 4);
+                var h = (ushort*)rows;
+                int i = 0;
+                for (; i + 8 <= n; i += 8)
+                {
+                    var x = Vector128.Load(h + i);
+                    Fp16Vector.HalfHiToSingle(Vector128.WidenLower(x).AsInt32() << 16).Store(f + i);
+                    Fp16Vector.HalfHiToSingle(Vector128.WidenUpper(x).AsInt32() << 16).Store(f + i + 4);
+                }
+                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
             }
-            for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -138,7 +138,7 @@ public static unsafe partial class FlashAttention
             if (f16)
             {
                 p->QueryToCache(query, (byte*)valueRows, hd);
-                TLanes.Widen((ushort*)valueRows, q, hd);
+                TLanes.Widen((byte*)valueRows, 0, q, 1, hd);
             }
             else
             {
@@ -157,11 +157,8 @@ public static unsafe partial class FlashAttention
             if (f16)
             {
                 int widen = Math.Min(Chunk, last - t0);
-                for (int t = 0; t < widen; t++)
-                {
-                    TLanes.Widen((ushort*)(p->Keys + (t0 + t) * p->RowBytes), keyRows + (long)t * hd, hd);
-                    TLanes.Widen((ushort*)(p->Values + (t0 + t) * p->RowBytes), valueRows + (long)t * hd, hd);
-                }
+                TLanes.Widen(p->Keys + t0 * p->RowBytes, p->RowBytes, keyRows, widen, hd);
+                TLanes.Widen(p->Values + t0 * p->RowBytes, p->RowBytes, valueRows, widen, hd);
                 keys = keyRows;
                 values = valueRows;
             }
@@ -296,8 +293,8 @@ internal unsafe interface IAttentionLanes
     /// <summary>y[i] = MathF.Exp(x[i]) bit for bit, for i &lt; n; both buffers padded to a multiple of 8.</summary>
     static abstract void Exp(float* x, float* y, int n);
 
-    /// <summary>f[i] = fp16 h[i] widened.</summary>
-    static abstract void Widen(ushort* h, float* f, int n);
+    /// <summary>Rows r &lt; rows of n fp16 values (row r at h + r·rowBytes) widened to f + r·n.</summary>
+    static abstract void Widen(byte* h, long rowBytes, float* f, int rows, int n);
 
     /// <summary>acc[i] = acc[i]·ms, rounded to fp16 when <paramref name="f16"/>.</summary>
     static abstract void Scale(float* acc, int n, float ms, bool f16);

@@ -120,6 +120,7 @@ public class X86EmitterTests
         ("mov rcx,[rdi+0x10]; mov r8,[rdi+0x18]", e => e.LoadFields(Gpr.Rdi, 2, Gpr.Rcx, Gpr.R8), "488b8f10000000" + "4c8b8718000000"),
         ("mov rbx,0x8; mov r12,0x100", e => { e.Set(Gpr.Rbx, 8); e.Set(Gpr.R12, 0x100); }, "48c7c308000000" + "49c7c400010000"),
         ("push r13; push r14; push r15", e => { e.Push(Gpr.R13); e.Push(Gpr.R14); e.Push(Gpr.R15); }, "415541564157"),
+        ("vcvtph2ps zmm17,[r11+0x20]", e => e.HalfToFloat(17, new Mem(Gpr.R11, 0x20)), "62c27d48138b20000000"),
         ("push rbx; push r12", e => { e.Push(Gpr.Rbx); e.Push(Gpr.R12); }, "534154"),
         ("pop r12; pop rbx", e => { e.Pop(Gpr.R12); e.Pop(Gpr.Rbx); }, "415c5b"),
         ("mov r9,[rdi+0x18]", e => e.Load(Gpr.R9, new Mem(Gpr.Rdi, 0x18)), "4c8b8f18000000"),
