@@ -215,6 +215,29 @@ public static unsafe partial class DotQ4_0Q8_0
         return start + 2 * half;
     }
 
+    /// <summary>Rows [start, end) in fours a quarter of the range apart through the emitted four-row kernel (rows of
+    /// nb·18 bytes, nb a multiple of eight), each row's chain in a lane and no buffer of terms. Returns the first row
+    /// not done.</summary>
+    private static int VnniQuads(MatMulArgs* m, int start, int end, int nb, sbyte* aq, float* da, int* eights)
+    {
+        int q = (end - start) / 4;
+        if (q == 0) return start;
+        float* lanes = stackalloc float[8];
+        long rb = m->RowBytes;
+        var args = new Q4_0QuadArgs
+        {
+            Stride = q * rb, Groups = nb / IntDotAvx2.Group, Act = aq, Da = da, Eights = eights, Lanes = lanes,
+            Constants = VnniDecode.ConstantTable,
+        };
+        for (int i = 0; i < q; i++)
+        {
+            args.X = m->W + (start + i) * rb;
+            VnniDecode.Q4_0Quad(&args);
+            for (int j = 0; j < 4; j++) m->Y[start + j * q + i] = lanes[j];
+        }
+        return start + 4 * q;
+    }
+
     // vpermt2b indices: the nibble bytes of blocks 0..3 of a group from (x, x + 64), of blocks 4..7 from (x + 64, x + 80).
     private static readonly Vector512<byte> LowQs4 = QsIndex(2, 20, 38, 56), HighQs4 = QsIndex(10, 28, 46, 112);
 

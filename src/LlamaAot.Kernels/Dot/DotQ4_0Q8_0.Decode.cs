@@ -19,7 +19,13 @@
 //   from DRAM 34–38 → 45 GB/s; tinyllama Q4_0 tg128 49.3 → 50.6 t/s (means of three interleaved runs of -r 5),
 //   two threads within the noise. Rows of 4096 columns and more read DRAM at 25–30 GB/s either way (2048 columns:
 //   38–45); splitting them into column pieces made it worse (20 GB/s), and so did running a run's chains inside the
-//   next run's first pair (2048×2048 from DRAM 35 GB/s).
+//   next run's first pair (2048×2048 from DRAM 35 GB/s). What slows them: a run of sixteen long rows keeps its terms
+//   (22 KiB at 5632 columns) while its weights (50 KiB) pass through the 48 KiB L1 (without the terms' stores, a
+//   timing-only experiment, 2048×5632 read 38 GB/s). So rows from 3072 columns go four at a time, a quarter of the
+//   range apart, through VnniDecode's four-row kernel, which keeps the four chains in zmm lanes and no terms in
+//   memory (a vpermi2ps per block gathers the four rows' terms): 2048×5632 from DRAM 27–29 → 42 GB/s, 1024×8192
+//   29 → 44; tinyllama Q4_0 tg128 at one thread 52.7 → 56.5 t/s (three interleaved -r 5 runs each). From L2 it is
+//   15% slower than the runs kernel (more shuffles), so shorter rows stay with that.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -45,7 +51,9 @@ public static unsafe partial class DotQ4_0Q8_0
     private static void BlockwiseDecode<TRow>(MatMulArgs* m, int start, int end, delegate*<byte*, byte*, int, float> one)
         where TRow : struct, IQ4_0DecodeRows
     {
-        const int Q8 = IntDotAvx2.Q8, G = IntDotAvx2.Group, R = 8, MaxBlocks = 1024;
+        // QuadBlocks: rows from 3072 columns take the emitted four-row kernel (2560: either kernel 40–44 GB/s from
+        // DRAM, 4096: four-row 43, runs 35).
+        const int Q8 = IntDotAvx2.Q8, G = IntDotAvx2.Group, R = 8, MaxBlocks = 1024, QuadBlocks = 96;
         int n = m->Cols, nb = n / BlockQ4_0.QK;
         int r = start;
         if (nb % G == 0 && nb <= MaxBlocks && end - start >= R)
@@ -67,7 +75,8 @@ public static unsafe partial class DotQ4_0Q8_0
             bool emitted = typeof(TRow) == typeof(DecodeRowVnni) && m->RowBytes == nb * sizeof(BlockQ4_0);
             byte* terms = stackalloc byte[128 * nb + 64];
             float* s = (float*)(((nint)terms + 63) & ~(nint)63), d = s + 2 * R * nb;
-            if (emitted) r = VnniRuns16(m, r, end, nb, aq, da, eights, (byte*)s);
+            if (emitted && nb >= QuadBlocks) r = VnniQuads(m, r, end, nb, aq, da, eights);
+            else if (emitted) r = VnniRuns16(m, r, end, nb, aq, da, eights, (byte*)s);
             else r = Runs<TRow>(m, r, end, nb, 2 * R, aq, da, eights, s, d);
             r = Runs<TRow>(m, r, end, nb, R, aq, da, eights, s, d);
         }

@@ -13,7 +13,8 @@
 //   The two rows' four sum vectors meet in one transpose-and-add tree, so one zmm holds both rows' eight block sums
 //   (vpermd puts them in block order); "− 8·Σq_a" is subtracted and they go to fp32. Against the intrinsic row kernel:
 //   512×2048 from L2, one thread, 18–19 → 25–26 GB/s. The runs kernel (EmitQ4_0Runs) takes sixteen rows a run
-//   through the same group code and runs their chains itself.
+//   through the same group code and runs their chains itself; the four-row kernel (EmitQ4_0Quad), for long rows,
+//   runs four rows' chains in registers.
 //   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s on Zen 4
 //   (the intrinsic kernel), and on Zen 5 28 → 42 GB/s once each vgf2p8affineqb made both nibble halves of 32 bytes
 //   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
@@ -65,6 +66,22 @@ internal unsafe struct Q4_0RunsArgs
     public long YDelta;
     public byte* Constants;
     public long Runs;
+}
+
+/// <summary>One call of the emitted Q4_0 four-row decode kernel: rows X, X + Stride, X + 2·Stride, X + 3·Stride (of
+/// Groups·144 bytes) against the prepared activation; their blockwise dot products in Lanes[0..3].</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Q4_0QuadArgs
+{
+    public byte* X;
+    public long Stride, Groups;
+    /// <summary>The prepared activation, as DecodeTermsArgs's.</summary>
+    public sbyte* Act;
+    public float* Da;
+    public int* Eights;
+    /// <summary>Out: eight floats, the rows' results in 0..3.</summary>
+    public float* Lanes;
+    public byte* Constants;
 }
 
 /// <summary>One call of the emitted Q4_K decode kernel: Groups groups of four super-blocks of one weight row.</summary>
@@ -122,6 +139,7 @@ internal static unsafe class VnniDecode
 {
     private static readonly delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void> Q4_0Kernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void> Q4_0RunsKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void> Q6_KKernel;
@@ -134,10 +152,12 @@ internal static unsafe class VnniDecode
         WriteConstants(constants);
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null) return;
+        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad());
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null) return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
         Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
+        Q4_0QuadKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void>)q40q;
         Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
         Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void>)q80;
         Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void>)q6k;
@@ -166,6 +186,7 @@ internal static unsafe class VnniDecode
     // The emitted kernels (callers check Available; Q4_0's and Q4_K's need Groups ≥ 1, Q8_0's and Q6_K's Blocks ≥ 1).
     public static void Q4_0Terms(DecodeTermsArgs* args) => Q4_0Kernel(args);
     public static void Q4_0Runs(Q4_0RunsArgs* args) => Q4_0RunsKernel(args);
+    public static void Q4_0Quad(Q4_0QuadArgs* args) => Q4_0QuadKernel(args);
     public static void Q4_KTerms(Q4_KDecodeArgs* args) => Q4_KKernel(args);
     public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
     public static void Q6_KLanes(Q6_KDecodeArgs* args) => Q6_KKernel(args);
@@ -182,7 +203,10 @@ internal static unsafe class VnniDecode
     private const int NibbleHalves = 12, ScaleWords = 13, MinWords = 17;
     // Q6_K: 0x30 in every byte; the word shifts of qh for the two halves of a chunk pair (left: 4, 2; right: 0, 2);
     // the vpermw indices of chunk pair k's scale words (sub-block 4k + i/8 at word i).
-    private const int HighBits = 18, ShiftsUp = 19, ShiftsDown = 20, Q6Words = 21, ConstantVectors = 25;
+    private const int HighBits = 18, ShiftsUp = 19, ShiftsDown = 20, Q6Words = 21;
+    // Q4_0 four-row kernel: per block k, the vpermi2ps indices of (row 0, row 1, row 2, row 3)'s block k from the two
+    // pairs' vectors (a pair's first row's eight blocks, then its second's).
+    private const int QuadLanes = 25, ConstantVectors = 33;
 
     internal static void WriteConstants(byte* c)
     {
@@ -242,6 +266,11 @@ internal static unsafe class VnniDecode
         {
             var words = (ushort*)(c + 64 * (Q6Words + k));
             for (int i = 0; i < 32; i++) words[i] = (ushort)(4 * k + i / 8);
+        }
+        for (int k = 0; k < 8; k++)
+        {
+            var lanes = (int*)(c + 64 * (QuadLanes + k));
+            for (int i = 0; i < 16; i++) lanes[i] = i < 4 ? 8 * i + k : 0;
         }
     }
 
@@ -541,6 +570,50 @@ internal static unsafe class VnniDecode
         return e.ToArray();
     }
 
+    /// <summary>The Q4_0 four-row kernel; System V ABI, argument a Q4_0QuadArgs*. Rows X, X + Stride, X + 2·Stride and
+    /// X + 3·Stride go through the pair kernel's group code as two pairs, each row read once from start to end; per
+    /// group the two pairs' sums and d terms stay in registers, and per block one vpermi2ps of the sums and one of the
+    /// d terms put the four rows' terms of that block in lanes 0..3, and one vfmadd runs the four rows' chains, in block
+    /// order: the blockwise spec's chains, with no buffer of terms (a run of sixteen long rows keeps more terms than
+    /// the L1 holds while its weights pass through).</summary>
+    internal static byte[] EmitQ4_0Quad()
+    {
+        const Gpr X2 = Gpr.R11, X3 = Gpr.Rax, Table = Gpr.Rbx;
+        const int Lanes = 48, ConstantsField = 56, Sums01 = 27, D01 = 28, D23 = 29, TermS = 8, TermD = 9;
+        var e = new X86Emitter();
+        e.Push(Table);
+        LoadQ4_0Constants(e, ConstantsField);
+        e.Load(Table, new Mem(Args, ConstantsField));
+        e.LoadFields(Args, X0, X2, Count, Act, Da, Eights);   // X2: the stride for now
+        e.Lea(X1, new Mem(X0, 0, X2));
+        e.Lea(X3, new Mem(X1, 0, X2, 2));
+        e.Lea(X2, new Mem(X0, 0, X2, 2));
+        e.Xor(Acc, Acc, Acc);
+
+        int loop = e.Position;
+        EmitQ4_0PairGroup(e, null, null);
+        e.Move(Sums01, PairSums);
+        e.InsertUpper256(D01, 7, 15);
+        EmitQ4_0PairGroup(e, null, null, X2, X3);
+        e.InsertUpper256(D23, 7, 15);
+        for (int k = 0; k < 8; k++)
+        {
+            var index = new Mem(Table, 64 * (QuadLanes + k));
+            e.LoadInt(TermS, index);
+            e.PermuteFloats2(TermS, Sums01, PairSums);
+            e.LoadInt(TermD, index);
+            e.PermuteFloats2(TermD, D01, D23);
+            e.FusedMultiplyAdd(Acc, TermS, TermD);
+        }
+        e.NextIteration(loop, Count, [(X0, 8 * 18), (X1, 8 * 18), (X2, 8 * 18), (X3, 8 * 18), (Act, 256), (Da, 32), (Eights, 32)]);
+        e.Load(X0, new Mem(Args, Lanes));
+        e.Store256(new Mem(X0), Acc);
+        e.Pop(Table);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
     // The runs kernel's chain accumulator (sixteen rows' chains).
     private const int Acc = 31;
 
@@ -588,22 +661,22 @@ internal static unsafe class VnniDecode
     // result. 27..31 stay free (the runs kernel's).
     private const int Y = 16, C = 20, E = 26, T = 0, PairSums = T + 4;
 
-    private static void LoadQ4_0Constants(X86Emitter e)
+    private static void LoadQ4_0Constants(X86Emitter e, int field = 72)
     {
-        e.Load(Gpr.Rax, new Mem(Args, 72));
+        e.Load(Gpr.Rax, new Mem(Args, field));
         for (int i = 0; i <= ShiftMatrix; i++) e.LoadInt(C + i, new Mem(Gpr.Rax, 64 * i));
     }
 
-    /// <summary>One group of eight blocks of the row pair at X0 and X1 against the activation at Act, Da and Eights:
-    /// each row's d terms stored at d0 and d1 (eight floats each), the pair's float sums left in PairSums (row X0's
-    /// eight blocks in the low half, X1's in the high).</summary>
-    private static void EmitQ4_0PairGroup(X86Emitter e, Mem d0, Mem d1)
+    /// <summary>One group of eight blocks of the row pair at x0 and x1 against the activation at Act, Da and Eights:
+    /// each row's d terms stored at d0 and d1 (eight floats each; without them left in ymm 7 and 15), the pair's
+    /// float sums left in PairSums (row x0's eight blocks in the low half, x1's in the high).</summary>
+    private static void EmitQ4_0PairGroup(X86Emitter e, Mem? d0, Mem? d1, Gpr x0 = X0, Gpr x1 = X1)
     {
         for (int i = 0; i < 4; i++) e.LoadInt(Y + i, new Mem(Act, 64 * i));
         e.BroadcastInt256(E, new Mem(Eights));
         for (int h = 0; h < 2; h++)
         {
-            Gpr x = h == 0 ? X0 : X1;
+            Gpr x = h == 0 ? x0 : x1;
             int a0 = 8 * h, a1 = a0 + 1, n0 = a0 + 2, n1 = a0 + 3, t = a0 + 4, s0 = a0 + 5, s1 = a0 + 6, sc = a0 + 7;
             for (int line = 0; line < 3; line++) e.PrefetchL2(new Mem(x, IntDotAvx2.L2PrefetchDistance + 64 * line));
             e.LoadInt(a0, new Mem(x));
@@ -625,7 +698,7 @@ internal static unsafe class VnniDecode
             }
             e.HalfToFloat256(sc, sc);
             e.Multiply256(sc, sc, new Mem(Da));
-            e.Store256(h == 0 ? d0 : d1, sc);
+            if ((h == 0 ? d0 : d1) is Mem d) e.Store256(d, sc);
         }
         // Row 0's sums (5: blocks 0..3, 6: blocks 4..7, one per quarter) and row 1's (13, 14): per quarter q, block
         // sums of row 0's q and 4 + q and row 1's q and 4 + q.

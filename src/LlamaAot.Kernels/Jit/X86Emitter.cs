@@ -201,6 +201,13 @@ internal sealed class X86Emitter
     /// <summary>vinserti64x4 zmm, zmm a, m256, 1: a with its upper 256 bits loaded from m.</summary>
     public void InsertUpper256(int dst, int a, Mem m) => Evex(Map0F3A, P66, dst, a, m, false, 0x3A, W1, L512, 1);
 
+    /// <summary>vinserti64x4 zmm, a, ymm b, 1: a with its upper 256 bits replaced by b.</summary>
+    public void InsertUpper256(int dst, int a, int b) => Evex(Map0F3A, P66, dst, a, b, 0x3A, W1, L512, 1);
+
+    /// <summary>vpermi2ps zmm index, table1, table2: lane i from lane index[i] &amp; 31 of (table1, table2) (the
+    /// index register is overwritten).</summary>
+    public void PermuteFloats2(int index, int table1, int table2) => Evex(Map0F38, P66, index, table1, table2, 0x77);
+
     /// <summary>vinserti32x4 ymm, ymm a, xmm b, 1: a with its upper 128 bits from b.</summary>
     public void InsertUpper128(int dst, int a, int b) => Evex(Map0F3A, P66, dst, a, b, 0x38, W0, L256, 1);
 
