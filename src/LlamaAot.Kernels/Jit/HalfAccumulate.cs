@@ -9,6 +9,9 @@
 //   then acc = acc + v (the spec's fma(v, 1, acc)), otherwise acc = fma(v, e, acc); each result goes to fp16 and back.
 //   The heads' sixteen accumulators are independent chains, enough to hide the conversions' latency. Measured on
 //   Zen 4 in C (sixteen chains): 3.2 cycles per vector update against 5.1 for the emulated rounding.
+//   The fp16 cache's key and value rows are widened to fp32 here too (EmitWiden: one vcvtph2ps from memory per
+//   sixteen values, where the intrinsic emulation takes about twelve operations); tinyllama Q4_0 at one thread after
+//   an 1872-token prompt: tg 30.8–31.1 → 32.6–33.4 t/s.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Ops;

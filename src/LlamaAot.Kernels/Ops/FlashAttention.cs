@@ -293,8 +293,8 @@ internal unsafe interface IAttentionLanes
     /// <summary>y[i] = MathF.Exp(x[i]) bit for bit, for i &lt; n; both buffers padded to a multiple of 8.</summary>
     static abstract void Exp(float* x, float* y, int n);
 
-    /// <summary>Rows r &lt; rows of n fp16 values (row r at h + r·rowBytes) widened to f + r·n.</summary>
-    static abstract void Widen(byte* h, long rowBytes, float* f, int rows, int n);
+    /// <summary>Rows r &lt; count of n fp16 values (row r at rows + r·rowBytes) widened to f + r·n.</summary>
+    static abstract void Widen(byte* rows, long rowBytes, float* f, int count, int n);
 
     /// <summary>acc[i] = acc[i]·ms, rounded to fp16 when <paramref name="f16"/>.</summary>
     static abstract void Scale(float* acc, int n, float ms, bool f16);
