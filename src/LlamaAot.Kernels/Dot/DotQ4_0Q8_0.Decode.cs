@@ -72,7 +72,8 @@ public static unsafe partial class DotQ4_0Q8_0
                 eights[k] = 8 * Vector256.Sum(X86.Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
             }
             // The terms of sixteen rows: s, then d (the emitted runs kernel's 1 KiB per group), 64-byte aligned.
-            bool emitted = typeof(TRow) == typeof(DecodeRowVnni) && m->RowBytes == nb * sizeof(BlockQ4_0);
+            // (The emitted kernels run their group loop at least once.)
+            bool emitted = typeof(TRow) == typeof(DecodeRowVnni) && m->RowBytes == nb * sizeof(BlockQ4_0) && nb >= G;
             byte* terms = stackalloc byte[128 * nb + 64];
             float* s = (float*)(((nint)terms + 63) & ~(nint)63), d = s + 2 * R * nb;
             if (emitted && nb >= QuadBlocks) r = VnniQuads(m, r, end, nb, aq, da, eights);
