@@ -35,13 +35,7 @@ public static unsafe partial class FlashAttention
 
         public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
-            {
-                var h = (ushort*)rows;
-                int i = 0;
-                for (; i + 8 <= n; i += 8) Fp16Vector.HalfHiToSingle(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(Vector128.Load(h + i)) << 16).Store(f + i);
-                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
-            }
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n) Dequantize.F16Avx2(rows, f, n);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

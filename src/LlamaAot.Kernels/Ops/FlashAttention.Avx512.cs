@@ -314,13 +314,7 @@ public static unsafe partial class FlashAttention
 
         public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
-            {
-                var h = (ushort*)rows;
-                int i = 0;
-                for (; i + 16 <= n; i += 16) Fp16Vector.HalfHiToSingle(Avx512F.ConvertToVector512Int32(Vector256.Load(h + i)) << 16).Store(f + i);
-                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
-            }
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n) Dequantize.F16Avx512(rows, f, n);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

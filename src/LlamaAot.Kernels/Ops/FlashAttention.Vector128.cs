@@ -35,18 +35,7 @@ public static unsafe partial class FlashAttention
 
         public static void Widen(byte* rows, long rowBytes, float* f, int count, int n)
         {
-            for (int r = 0; r < count; r++, rows += rowBytes, f += n)
-            {
-                var h = (ushort*)rows;
-                int i = 0;
-                for (; i + 8 <= n; i += 8)
-                {
-                    var x = Vector128.Load(h + i);
-                    Fp16Vector.HalfHiToSingle(Vector128.WidenLower(x).AsInt32() << 16).Store(f + i);
-                    Fp16Vector.HalfHiToSingle(Vector128.WidenUpper(x).AsInt32() << 16).Store(f + i + 4);
-                }
-                for (; i < n; i++) f[i] = Fp16.ToFloat(h[i]);
-            }
+            for (int r = 0; r < count; r++, rows += rowBytes, f += n) Dequantize.F16V128(rows, f, n);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
