@@ -1,5 +1,6 @@
-// AVX-512 VNNI Q5_K · Q8_K prompt product: one weight row against eight activation rows a call of the emitted
-// kernel (Jit/VnniTiles.cs, EmitQ5_K), in the AVX2 dot's arithmetic (DotQ5_KQ8_K.Avx2.cs).
+// AVX-512 VNNI Q5_K · Q8_K products in the AVX2 dot's arithmetic (DotQ5_KQ8_K.Avx2.cs): decode through the emitted
+// row kernel (Jit/VnniDecode.EmitQ5_K, KQuantVnniRows.Decode); prompts one weight row against eight activation rows a
+// call of the emitted kernel (Jit/VnniTiles.cs, EmitQ5_K).
 //   Per weight row and block of activation rows, once, the row's table (Table): per super-block the quants of chunks
 //   2k and 2k+1 (nibble | 16·qh bit, as Pair forms them) in vector k, each chunk's 6-bit scale as the int16 pair
 //   (sc, 0) in its eight lanes, each min twice as int16 (MinWords), fp32(d_w) and −fp32(dmin_w).
@@ -15,8 +16,15 @@ namespace LlamaAot.Kernels.Dot;
 
 public static unsafe partial class DotQ5_KQ8_K
 {
-    /// <summary>Row-range product on the AVX-512 path: prompts through the emitted kernel (KQuantVnniRows).</summary>
-    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end) => KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
+    /// <summary>Row-range product on the AVX-512 path: decode and prompts through the emitted kernels
+    /// (KQuantVnniRows.Decode with Jit/VnniDecode.EmitQ5_K, KQuantVnniRows.Gemm). Decode on Zen 5, one thread:
+    /// 512×2048 from L2 24 → 36 GB/s, 2048×5632 from DRAM 22 → 34 GB/s against the AVX2 dot; tinyllama Q5_K_M tg128
+    /// 28.0 → 41.8 t/s at one thread, 52.0 → 61.5 at two.</summary>
+    public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
+    {
+        if (KQuantVnniRows.DecodeAvailable(m)) KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, summs: true);
+        else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
+    }
 
     private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>
         KQuantVnniRows.Row(m, r, b0, b1, QW, &Table, &VnniTiles.Q5_K, KRowForm.Q5_K, null, &Avx2Acts4, &Avx2);

@@ -1,5 +1,5 @@
 // AVX-512 VNNI Q6_K · Q8_K products in the AVX2 dot's arithmetic (DotQ6_KQ8_K.Avx2.cs): decode through the emitted
-// row kernel (Jit/VnniDecode.EmitQ6_K, EmittedDecode below); prompts one weight row against eight activation rows a
+// row kernel (Jit/VnniDecode.EmitQ6_K, KQuantVnniRows.Decode); prompts one weight row against eight activation rows a
 // call of the emitted kernel (Jit/VnniTiles.cs, EmitQ6_K).
 //   Per weight row and block of activation rows, once, the row's table (Table): per super-block the quants of chunks
 //   2k and 2k+1 assembled unsigned in vector k (a group's 64 ql bytes in one load, its 32 qh bytes in both halves,
@@ -20,35 +20,14 @@ namespace LlamaAot.Kernels.Dot;
 
 public static unsafe partial class DotQ6_KQ8_K
 {
-    /// <summary>Row-range product on the AVX-512 path: decode and prompts through the emitted kernels (EmittedDecode,
-    /// KQuantVnniRows).</summary>
+    /// <summary>Row-range product on the AVX-512 path: decode and prompts through the emitted kernels
+    /// (KQuantVnniRows.Decode with Jit/VnniDecode.EmitQ6_K, KQuantVnniRows.Gemm). Decode on Zen 5, 512×2048 from L2, one
+    /// thread: 37 → 72 GB/s against the AVX2 dot; tinyllama Q6_K tg128 at one thread 37–38 → 41 t/s (at two threads
+    /// both read what the bandwidth gives).</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
-        if (m->Batch == 1 && VnniDecode.Available && m->Cols / BlockQ6_K.QK is > 0 and <= DecodeMaxBlocks) EmittedDecode(m, start, end);
+        if (KQuantVnniRows.DecodeAvailable(m)) KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q6_KLanes, summs: false);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
-    }
-
-    private const int DecodeMaxBlocks = 1024;
-
-    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2: the emitted kernel
-    /// (Jit/VnniDecode.EmitQ6_K) runs a row's chain, Hsum8 finishes it; the activation's bsums are negated once per
-    /// call. On Zen 5, 512×2048 from L2, one thread, 37 → 72 GB/s against the AVX2 dot; tinyllama Q6_K tg128 at one
-    /// thread 37–38 → 41 t/s (at two threads both read what the bandwidth gives).</summary>
-    [SkipLocalsInit]   // every buffer is written before it is read
-    private static void EmittedDecode(MatMulArgs* m, int start, int end)
-    {
-        int nb = m->Cols / BlockQ6_K.QK;
-        var y = (BlockQ8_K*)m->Act;
-        short* negSums = stackalloc short[16 * nb];
-        for (int k = 0; k < nb; k++) (Vector256<short>.Zero - Vector256.Load(y[k].BSums)).Store(negSums + 16 * k);
-        float* lanes = stackalloc float[8];
-        var args = new Q6_KDecodeArgs { Blocks = nb, Act = m->Act, NegSums = negSums, Lanes = lanes, Constants = VnniDecode.ConstantTable };
-        for (int r = start; r < end; r++)
-        {
-            args.X = m->W + r * m->RowBytes;
-            VnniDecode.Q6_KLanes(&args);
-            m->Y[r] = Reductions.Hsum8(lanes);
-        }
     }
 
     private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>

@@ -20,8 +20,8 @@
 //   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
 //   Q8_0 (DotQ8_0Q8_0.EmittedDecode): four rows' spec lanes, see EmitQ8_0; 512×2048 from L2, one thread, 32 → 66–68
 //   GB/s against the single-row dot (41 with the intrinsic four-row kernel).
-//   Q6_K (DotQ6_KQ8_K.EmittedDecode): a row's spec lanes and chain, see EmitQ6_K; 512×2048 from L2, one thread, 37 →
-//   72 GB/s against the AVX2 dot.
+//   Q6_K and Q5_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K and EmitQ5_K; 512×2048 from
+//   L2, one thread, Q6_K 37 → 72 GB/s and Q5_K 24 → 36 GB/s against the AVX2 dots.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -119,10 +119,10 @@ internal unsafe struct Q8_0DecodeArgs
     public byte* Constants;
 }
 
-/// <summary>One call of the emitted Q6_K decode kernel: one weight row of Blocks super-blocks against one activation
-/// row.</summary>
+/// <summary>One call of the emitted Q6_K or Q5_K decode kernel: one weight row of Blocks super-blocks against one
+/// activation row.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Q6_KDecodeArgs
+internal unsafe struct KLanesDecodeArgs
 {
     public byte* X;
     public long Blocks;
@@ -130,7 +130,8 @@ internal unsafe struct Q6_KDecodeArgs
     public byte* Act;
     /// <summary>Per super-block the activation's sixteen bsums negated (int16).</summary>
     public short* NegSums;
-    /// <summary>Out: the row's eight spec lanes (the fma chain's accumulator before Hsum8).</summary>
+    /// <summary>Out: the row's eight spec lanes (the fma chain's accumulator before Hsum8); Q5_K's summs chain follows
+    /// at Lanes[8].</summary>
     public float* Lanes;
     public byte* Constants;
 }
@@ -142,7 +143,7 @@ internal static unsafe class VnniDecode
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void> Q6_KKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel;
     private static readonly byte* Constants;
 
     static VnniDecode()
@@ -152,15 +153,16 @@ internal static unsafe class VnniDecode
         WriteConstants(constants);
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
-        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad());
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null) return;
+        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K());
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null) return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
         Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
         Q4_0QuadKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void>)q40q;
         Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
         Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void>)q80;
-        Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q6_KDecodeArgs*, void>)q6k;
+        Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q6k;
+        Q5_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q5k;
     }
 
     /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ; vcvtph2ps in its
@@ -183,13 +185,14 @@ internal static unsafe class VnniDecode
     /// drivers build it once per call where they can and change only the row pointers per row).</summary>
     public static byte* ConstantTable => Constants;
 
-    // The emitted kernels (callers check Available; Q4_0's and Q4_K's need Groups ≥ 1, Q8_0's and Q6_K's Blocks ≥ 1).
+    // The emitted kernels (callers check Available; Q4_0's and Q4_K's need Groups ≥ 1, the others Blocks ≥ 1).
     public static void Q4_0Terms(DecodeTermsArgs* args) => Q4_0Kernel(args);
     public static void Q4_0Runs(Q4_0RunsArgs* args) => Q4_0RunsKernel(args);
     public static void Q4_0Quad(Q4_0QuadArgs* args) => Q4_0QuadKernel(args);
     public static void Q4_KTerms(Q4_KDecodeArgs* args) => Q4_KKernel(args);
     public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
-    public static void Q6_KLanes(Q6_KDecodeArgs* args) => Q6_KKernel(args);
+    public static void Q6_KLanes(KLanesDecodeArgs* args) => Q6_KKernel(args);
+    public static void Q5_KLanes(KLanesDecodeArgs* args) => Q5_KKernel(args);
 
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
@@ -206,7 +209,10 @@ internal static unsafe class VnniDecode
     private const int HighBits = 18, ShiftsUp = 19, ShiftsDown = 20, Q6Words = 21;
     // Q4_0 four-row kernel: per block k, the vpermi2ps indices of (row 0, row 1, row 2, row 3)'s block k from the two
     // pairs' vectors (a pair's first row's eight blocks, then its second's).
-    private const int QuadLanes = 25, ConstantVectors = 33;
+    private const int QuadLanes = 25;
+    // Q5_K: the vpermw indices of the mins, each twice (m_j at words 2j and 2j + 1); per chunk pair g the
+    // vgf2p8affineqb matrices moving qh bit 2g (low half) or 2g + 1 (high half) to bit 4.
+    private const int MinPairs = 33, Q5HighBits = 34, ConstantVectors = 38;
 
     internal static void WriteConstants(byte* c)
     {
@@ -267,6 +273,14 @@ internal static unsafe class VnniDecode
             var words = (ushort*)(c + 64 * (Q6Words + k));
             for (int i = 0; i < 32; i++) words[i] = (ushort)(4 * k + i / 8);
         }
+        var minPairs = (ushort*)(c + 64 * MinPairs);
+        for (int i = 0; i < 32; i++) minPairs[i] = (ushort)(i < 16 ? 8 + i / 2 : 16);
+        // Output bit 4 is input bit b: matrix byte 7 − 4 = 3 holds 1 << b.
+        for (int g = 0; g < 4; g++)
+        {
+            var bits = (ulong*)(c + 64 * (Q5HighBits + g));
+            for (int i = 0; i < 8; i++) bits[i] = (1UL << (2 * g + (i < 4 ? 0 : 1))) << 24;
+        }
         for (int k = 0; k < 8; k++)
         {
             var lanes = (int*)(c + 64 * (QuadLanes + k));
@@ -313,16 +327,7 @@ internal static unsafe class VnniDecode
             // (T1 & KeepLow) | ((T1 >> 4) & KeepMinHigh) | ((T2 >> 2) & KeepTopBits), T1 and T2 the two vpshufb of
             // the head (WriteConstants): sc0..sc7, m0..m7 as bytes, then as words.
             e.LoadInt(head, x, 128);
-            e.ShuffleBytes(U, head, Unpack, 128);
-            e.ShuffleBytes(U + 1, head, Unpack + 1, 128);
-            e.ShiftRightWords(U + 2, U, 4, 128);
-            e.And(U + 2, U + 2, Unpack + 3, 128);
-            e.And(U, U, Unpack + 2, 128);
-            e.Or(U, U, U + 2, 128);
-            e.ShiftRightWords(U + 1, U + 1, 2, 128);
-            e.And(U + 1, U + 1, Unpack + 4, 128);
-            e.Or(U, U, U + 1, 128);
-            e.ZeroExtendBytesToWords256(W, U);
+            UnpackScalesAndMins(e, head, U, Unpack, W);
             e.Xor(sumi, sumi, sumi);
             for (int j = 0; j < 4; j++)
             {
@@ -368,6 +373,104 @@ internal static unsafe class VnniDecode
         e.Store256(new Mem(Terms), 0);
 
         e.NextIteration(loop, Count, [(X, 4 * BlockBytes), (Act, 4 * ActBytes), (Sums, 4 * 32), (DPairs, 32), (Terms, 32), (Scales, 32)]);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>A K-quant block's 6-bit scales and mins (get_scale_min_k4) from its first 16 bytes in xmm head to words
+    /// in ymm w: sc0..sc7 at words 0..7, m0..m7 at 8..15. (T1 &amp; KeepLow) | ((T1 &gt;&gt; 4) &amp; KeepMinHigh) |
+    /// ((T2 &gt;&gt; 2) &amp; KeepTopBits), T1 and T2 the two vpshufb of the head (WriteConstants); u, u + 1 and u + 2
+    /// are temporaries, unpack .. unpack + 4 the constants ScalesLow .. KeepTopBits.</summary>
+    private static void UnpackScalesAndMins(X86Emitter e, int head, int u, int unpack, int w)
+    {
+        e.ShuffleBytes(u, head, unpack, 128);
+        e.ShuffleBytes(u + 1, head, unpack + 1, 128);
+        e.ShiftRightWords(u + 2, u, 4, 128);
+        e.And(u + 2, u + 2, unpack + 3, 128);
+        e.And(u, u, unpack + 2, 128);
+        e.Or(u, u, u + 2, 128);
+        e.ShiftRightWords(u + 1, u + 1, 2, 128);
+        e.And(u + 1, u + 1, unpack + 4, 128);
+        e.Or(u, u, u + 1, 128);
+        e.ZeroExtendBytesToWords256(w, u);
+    }
+
+    /// <summary>The Q5_K kernel; System V ABI, argument a KLanesDecodeArgs*. It computes DotQ5_KQ8_K.Avx2's lanes and
+    /// chains. Per super-block: the scales and mins as words (UnpackScalesAndMins); per chunk pair g (32 bytes of qs:
+    /// chunk 2g in the low nibbles, 2g + 1 in the high ones) the bytes broadcast to both halves of a zmm, one
+    /// vgf2p8affineqb gives the low nibbles in the low half and the high ones in the high half (as in EmitQ4_K), a
+    /// second one on qh (broadcast the same way) moves bit 2g (low half) or 2g + 1 (high half) to bit 4, vpord makes
+    /// the 5-bit quants, vpmaddubsw against the activation's 64 bytes (|pair| ≤ 2·31·128, no saturation) and vpdpwssd
+    /// with (sc_2g ×16, sc_2g+1 ×16) add the scaled pair sums into the block's lanes. Adding the halves leaves lane j =
+    /// bytes 4j..4j+3 of every chunk: the spec's lane, exactly. Σ m_j·(bs[2j] + bs[2j+1]) is one vpdpwssd of the mins,
+    /// each twice, against the negated bsums and a reduction of its eight int32 (exact: it is −Σ). Float part, in the
+    /// spec's order: acc = fma(d_w·d_a, lanes, acc) in a ymm and summs = fma(dmin_w·d_a, −Σ, summs) (the spec's
+    /// fma(−(d_a·dmin_w), Σ, summs): negating either factor is exact) in lane 0 of an xmm.</summary>
+    internal static byte[] EmitQ5_K()
+    {
+        const Gpr X = Gpr.Rsi, NegSums = Gpr.R9, Lanes = Gpr.Rax;
+        const int BlockBytes = 176, ActBytes = 292;
+        // zmm 0: quants; 1: nibbles (then 5-bit quants); 2: high bits (then pair sums); 3: scale words; 4: qh; 5: the
+        // head; 6..8: the scale unpack (then d·d_a broadcast, dmin·d_a, min words); 9: widened scales and mins; 10: the
+        // block's lanes; 11: a temporary; 12: Σ m·(−bs); 13: d, dmin times d_a; 14: the acc chain (ymm); 15: summs
+        // (xmm lane 0); 16..31: the constants (31: zero, vpermd's index broadcasting lane 0).
+        const int Q = 0, N = 1, Hb = 2, P = 2, SC = 3, H = 4, Head = 5, U = 6, W = 9, I = 10, T = 11, M = 12, D = 13,
+            Acc = 14, Summs = 15, DB = 6, DM = 7, MW = 8;
+        const int Halves = 16, Unpack = 17, Words = 22, MinIndex = 26, HighBits = 27, Zero = 31;
+        var e = new X86Emitter();
+        e.Load(Gpr.Rax, new Mem(Args, 40));
+        e.LoadInt(Halves, new Mem(Gpr.Rax, 64 * NibbleHalves));
+        for (int i = 0; i < 5; i++) e.LoadInt(Unpack + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
+        for (int j = 0; j < 4; j++) e.LoadInt(Words + j, new Mem(Gpr.Rax, 64 * (ScaleWords + j)));
+        e.LoadInt(MinIndex, new Mem(Gpr.Rax, 64 * MinPairs));
+        for (int g = 0; g < 4; g++) e.LoadInt(HighBits + g, new Mem(Gpr.Rax, 64 * (Q5HighBits + g)));
+        e.Xor(Zero, Zero, Zero);
+        e.LoadFields(Args, X, Count, Act, NegSums, Lanes);
+        e.Xor(Acc, Acc, Acc, 256);
+        e.Xor(Summs, Summs, Summs, 128);
+
+        int loop = e.Position;
+        // Into L2 a page ahead, as EmitQ4_K (176 bytes a super-block: three lines cover it).
+        for (int line = 0; line < 3; line++) e.PrefetchL2(new Mem(X, 4096 + 64 * line));
+        e.LoadInt(Head, new Mem(X), 128);
+        UnpackScalesAndMins(e, Head, U, Unpack, W);
+        e.BroadcastInt256(H, new Mem(X, 16));
+        e.Xor(I, I, I);
+        for (int g = 0; g < 4; g++)
+        {
+            e.BroadcastInt256(Q, new Mem(X, 48 + 32 * g));
+            e.GaloisAffine(N, Q, Halves, 0);
+            e.GaloisAffine(Hb, H, HighBits + g, 0);
+            e.Or(N, N, Hb);
+            e.MultiplyAddBytes(P, N, new Mem(Act, 4 + 64 * g));
+            e.PermuteWords(SC, Words + g, W);
+            e.DotWords(I, P, SC);
+        }
+        e.ExtractUpper256(T, I);
+        e.AddInt(I, I, T, 256);
+        e.IntToFloat(I, I, 256);
+        // −Σ m_j·(bs[2j] + bs[2j+1]) to lane 0: the eight int32, then halves, quarters and pairs added.
+        e.PermuteWords(MW, MinIndex, W);
+        e.Xor(M, M, M, 256);
+        e.DotWords(M, MW, new Mem(NegSums), 256);
+        e.ShuffleHalves256(T, M, M, 0b01);
+        e.AddInt(M, M, T, 128);
+        e.ShuffleInt32(T, M, 0b01_00_11_10);
+        e.AddInt(M, M, T, 128);
+        e.ShuffleInt32(T, M, 0b10_11_00_01);
+        e.AddInt(M, M, T, 128);
+        e.IntToFloat(M, M, 128);
+        // (d_w, dmin_w) from the head's first two halves, times d_a; d·d_a to every lane, dmin·d_a to lane 0.
+        e.HalfToFloat256(D, Head);
+        e.MultiplyBroadcast(D, D, new Mem(Act), 256);
+        e.PermuteInt32(DB, Zero, D);
+        e.ShuffleInt32(DM, D, 0b01_01_01_01);
+        e.FusedMultiplyAdd(Acc, I, DB, 256);
+        e.FusedMultiplyAdd(Summs, M, DM, 128);
+        e.NextIteration(loop, Count, [(X, BlockBytes), (Act, ActBytes), (NegSums, 32)]);
+        e.Store256(new Mem(Lanes), Acc);
+        e.StoreScalar(new Mem(Lanes, 32), Summs);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();
@@ -423,7 +526,7 @@ internal static unsafe class VnniDecode
         return e.ToArray();
     }
 
-    /// <summary>The Q6_K kernel; System V ABI, argument a Q6_KDecodeArgs*. The AVX2 dot's lanes (DotQ6_KQ8_K.Avx2.cs)
+    /// <summary>The Q6_K kernel; System V ABI, argument a KLanesDecodeArgs*. The AVX2 dot's lanes (DotQ6_KQ8_K.Avx2.cs)
     /// two chunks a zmm: per group g and half p, a group's 64 ql bytes in one load and its 32 qh bytes in both halves,
     /// each half's qh bits moved to bits 4..5 by vpsllvw/vpsrlvw (the ql nibble shifted down by vpsrlw for p = 1) and
     /// merged by one vpternlogd under the 0x0F mask: chunks 4g + 2p and 4g + 2p + 1 unsigned, in element order, against

@@ -154,6 +154,9 @@ internal sealed class X86Emitter
     /// <summary>vextractf32x8 m256, zmm, 1: the upper 256 bits (AVX-512DQ).</summary>
     public void StoreUpper256(Mem m, int zmm) => Evex(Map0F3A, P66, zmm, 0, m, false, 0x1B, W0, L512, 1);
 
+    /// <summary>vmovss m32, xmm: lane 0.</summary>
+    public void StoreScalar(Mem m, int xmm) => Evex(Map0F, PF3, xmm, 0, m, false, 0x11, W0, 0);
+
     /// <summary>vextracti64x4 ymm, zmm, 1: the upper 256 bits into a register.</summary>
     public void ExtractUpper256(int ymm, int zmm) => Evex(Map0F3A, P66, zmm, 0, ymm, 0x3B, W1, L512, 1);
 
