@@ -109,7 +109,7 @@ internal static unsafe class HalfAccumulate
         if (!Avx512F.IsSupported || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return kernels;
         for (int h = 1; h <= MaxHeads; h++)
         {
-            void* code = ExecutableMemory.Load(Emit(h, ExpsHeadBytes, FlagsHeadBytes));
+            void* code = ExecutableMemory.Load(Emit(h, ExpsHeadBytes, FlagsHeadBytes), $"Emit(heads: {h})");
             if (code == null) return new delegate* unmanaged[SuppressGCTransition]<HalfAccumulateArgs*, void>[MaxHeads];
             kernels[h - 1] = (delegate* unmanaged[SuppressGCTransition]<HalfAccumulateArgs*, void>)code;
         }

@@ -27,19 +27,64 @@ public class PublishedBinaryTests
 
     private static (int Code, string Stdout, string Stderr) Run(string[] args, string? isa = null, byte[]? stdin = null)
     {
+        var (code, stdout, stderr, _) = RunWith(args, isa == null ? [] : [("LLAMA_AOT_ISA", isa)], stdin);
+        return (code, stdout, stderr);
+    }
+
+    /// <summary>Runs the binary with extra environment variables; also gives its process id.</summary>
+    private static (int Code, string Stdout, string Stderr, int Pid) RunWith(string[] args, (string Name, string Value)[] env, byte[]? stdin = null)
+    {
         var psi = new ProcessStartInfo(Binary)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
-        if (isa != null) psi.Environment["LLAMA_AOT_ISA"] = isa;
+        foreach (var (name, value) in env) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         p.StandardInput.BaseStream.Write(stdin ?? []);
         p.StandardInput.Close();
         Assert.True(p.WaitForExit(120_000), "the binary did not finish within 2 minutes");
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        return (p.ExitCode, stdout.Result, stderr.Result, p.Id);
+    }
+
+    [Fact]
+    public void Perf_map_names_the_emitted_kernels()
+    {
+        // LLAMA_AOT_PERF_MAP=1: each emitted kernel's start, size and emitter call in /tmp/perf-PID.map, the format
+        // perf reads (hex address, hex size, name); without it, no file.
+        Assert.True(LlamaAot.Kernels.Jit.VnniDecode.CpuSupports, "this test needs the AVX-512 VNNI machine CI runs on");
+        var g = Golden.Load("stories260K-Q4_0")[0];
+        string[] args = ["-m", TestPaths.Model(g.ModelFile), "-p", g.Prompt, "--temp", "0", "-n", "4", "-t", "1"];
+        var (code, _, stderr, pid) = RunWith(args, [("LLAMA_AOT_PERF_MAP", "1")]);
+        string map = $"/tmp/perf-{pid}.map";
+        try
+        {
+            Assert.True(code == 0, $"exit {code}: {stderr}");
+            var lines = File.ReadAllLines(map);
+            var names = new List<string>();
+            foreach (string line in lines)
+            {
+                var fields = line.Split(' ', 3);
+                Assert.True(fields.Length == 3, line);
+                Assert.True(ulong.Parse(fields[0], NumberStyles.HexNumber) % 4096 == 0, line);   // its own pages
+                Assert.InRange(int.Parse(fields[1], NumberStyles.HexNumber), 16, 64 * 1024);
+                names.Add(fields[2]);
+            }
+            Assert.Contains("emitted VnniDecode.EmitQ4_0()", names);
+            Assert.Contains("emitted VnniDecode.EmitQ5_K()", names);
+            Assert.Contains("emitted VnniTiles.EmitQ4_0(8)", names);
+            Assert.Contains("emitted HalfAccumulate.Emit(heads: 4)", names);
+            Assert.Equal(names.Count, names.Distinct().Count());
+        }
+        finally
+        {
+            File.Delete(map);
+        }
+        var (plain, _, _, plainPid) = RunWith(args, []);
+        Assert.Equal(0, plain);
+        Assert.False(File.Exists($"/tmp/perf-{plainPid}.map"));
     }
 
     /// <summary>Models whose golden ids every path reproduces (the issue-3 set plus the K-quant mix and K types
