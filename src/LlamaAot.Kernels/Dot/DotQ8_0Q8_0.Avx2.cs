@@ -269,6 +269,14 @@ internal static unsafe class IntGemm
         }
     }
 
+    /// <summary>Prompts in tiles of rows4 (Tiled), decode by rows4 on rows far apart (FarRows).</summary>
+    public static void Rows4(MatMulArgs* m, int start, int end, delegate*<byte*, long, byte*, int, float*, void> rows4,
+        delegate*<byte*, byte*, int, float> one)
+    {
+        if (m->Batch == 1) FarRows(m, start, end, rows4, one);
+        else Tiled(m, start, end, 4, rows4, one);
+    }
+
     /// <summary>Decode (batch 1) by a four-row kernel on rows a quarter of the range apart: for a range of 4q rows,
     /// rows i, i + q, i + 2q, i + 3q in one call (rows4 with q rows' bytes as its row stride), four fma chains at once
     /// from four streams far apart in memory, which the hardware prefetchers follow where four adjacent rows
@@ -360,9 +368,5 @@ public static unsafe partial class DotQ8_0Q8_0
 
     /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx2Rows4; decode (batch 1) by Avx2Rows4 on rows
     /// far apart (IntGemm.FarRows).</summary>
-    public static void GemmAvx2(MatMulArgs* m, int start, int end)
-    {
-        if (m->Batch == 1) IntGemm.FarRows(m, start, end, &Avx2Rows4, &Avx2);
-        else IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
-    }
+    public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Rows4(m, start, end, &Avx2Rows4, &Avx2);
 }
