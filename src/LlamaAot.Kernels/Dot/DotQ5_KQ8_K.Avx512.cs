@@ -22,7 +22,8 @@ public static unsafe partial class DotQ5_KQ8_K
     /// 28.0 → 41.8 t/s at one thread, 52.0 → 61.5 at two.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
-        if (KQuantVnniRows.DecodeAvailable(m)) KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, summs: true);
+        if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock))
+            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, true, &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
     }
 

@@ -1,12 +1,13 @@
 // The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K, Q5_K and Q3_K prompts, one
 // weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. The row's table is
 // built once per row and batch tile; the kernel runs the spec's chains over the whole row and Hsum8 here finishes
-// them. Decode (Decode) goes a weight row a call to the emitted Q6_K and Q5_K lanes kernels (Jit/VnniDecode.cs).
+// them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K and Q3_K lanes kernels (Jit/VnniDecode.cs).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Jit;
 using LlamaAot.Kernels.MatMul;
+using LlamaAot.Kernels.Quants;
 
 namespace LlamaAot.Kernels.Dot;
 
@@ -30,26 +31,34 @@ internal static unsafe class KQuantVnniRows
         else avx2Gemm(m, start, end);
     }
 
-    /// <summary>Super-blocks per row the emitted decode kernels take (their buffer of negated bsums, 32 KiB at most,
-    /// lives on the stack).</summary>
-    public const int DecodeMaxBlocks = 1024;
+    /// <summary>Bytes of activation terms the emitted decode kernels may keep on the stack (KLanesDecodeArgs.Terms).</summary>
+    private const int DecodeTermsBytes = 64 * 1024;
 
-    /// <summary>The emitted decode kernels for a row of blocks super-blocks are in place (they need one at least).</summary>
-    public static bool DecodeAvailable(MatMulArgs* m) => m->Batch == 1 && VnniDecode.Available && m->Cols / 256 is > 0 and <= DecodeMaxBlocks;
+    /// <summary>The emitted decode kernels are in place for this product: batch 1, a row of at least one super-block,
+    /// and the activation's terms (termsPerBlock int16 per super-block) within DecodeTermsBytes.</summary>
+    public static bool DecodeAvailable(MatMulArgs* m, int termsPerBlock) =>
+        m->Batch == 1 && VnniDecode.Available && m->Cols / 256 is > 0 and var nb && (long)nb * termsPerBlock * sizeof(short) <= DecodeTermsBytes;
+
+    /// <summary>Q6_K's and Q5_K's activation terms: per super-block the sixteen bsums negated.</summary>
+    public const int NegatedSumsPerBlock = 16;
+
+    public static void NegatedSums(BlockQ8_K* y, short* t) => (Vector256<short>.Zero - Vector256.Load(y->BSums)).Store(t);
 
     /// <summary>Rows [start, end) of a batch-1 product through an emitted lanes kernel (Jit/VnniDecode.cs: EmitQ6_K,
-    /// EmitQ5_K), each bit for bit the format's AVX2 dot: the kernel runs the row's chains, Hsum8 finishes the eight
-    /// lanes and, with <paramref name="summs"/> (Q5_K), adds the scalar chain the kernel leaves after them. The
-    /// activation's bsums are negated once per call. Callers check DecodeAvailable.</summary>
+    /// EmitQ5_K, EmitQ3_K), each bit for bit the format's AVX2 dot: the kernel runs the row's chains, Hsum8 finishes the
+    /// eight lanes and, with <paramref name="summs"/> (Q5_K), adds the scalar chain the kernel leaves after them. The
+    /// activation's terms (termsPerBlock int16 per super-block, by <paramref name="terms"/>) are formed once per call.
+    /// Callers check DecodeAvailable.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
-    public static void Decode(MatMulArgs* m, int start, int end, delegate*<KLanesDecodeArgs*, void> kernel, bool summs)
+    public static void Decode(MatMulArgs* m, int start, int end, delegate*<KLanesDecodeArgs*, void> kernel, bool summs,
+        delegate*<BlockQ8_K*, short*, void> terms, int termsPerBlock)
     {
         int nb = m->Cols / 256;
-        var y = (Quants.BlockQ8_K*)m->Act;
-        short* negSums = stackalloc short[16 * nb];
-        for (int k = 0; k < nb; k++) (Vector256<short>.Zero - Vector256.Load(y[k].BSums)).Store(negSums + 16 * k);
+        var y = (BlockQ8_K*)m->Act;
+        short* t = stackalloc short[termsPerBlock * nb];
+        for (int k = 0; k < nb; k++) terms(y + k, t + termsPerBlock * k);
         float* lanes = stackalloc float[16];
-        var args = new KLanesDecodeArgs { Blocks = nb, Act = m->Act, NegSums = negSums, Lanes = lanes, Constants = VnniDecode.ConstantTable };
+        var args = new KLanesDecodeArgs { Blocks = nb, Act = m->Act, Terms = t, Lanes = lanes, Constants = VnniDecode.ConstantTable };
         for (int r = start; r < end; r++)
         {
             args.X = m->W + r * m->RowBytes;

@@ -20,8 +20,8 @@
 //   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
 //   Q8_0 (DotQ8_0Q8_0.EmittedDecode): four rows' spec lanes, see EmitQ8_0; 512×2048 from L2, one thread, 32 → 66–68
 //   GB/s against the single-row dot (41 with the intrinsic four-row kernel).
-//   Q6_K and Q5_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K and EmitQ5_K; 512×2048 from
-//   L2, one thread, Q6_K 37 → 72 GB/s and Q5_K 24 → 36 GB/s against the AVX2 dots.
+//   Q6_K, Q5_K, Q3_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K, EmitQ5_K, EmitQ3_K; 512×2048 from
+//   L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36, Q3_K 16 → 26.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -119,7 +119,7 @@ internal unsafe struct Q8_0DecodeArgs
     public byte* Constants;
 }
 
-/// <summary>One call of the emitted Q6_K or Q5_K decode kernel: one weight row of Blocks super-blocks against one
+/// <summary>One call of the emitted Q6_K, Q5_K or Q3_K decode kernel: one weight row of Blocks super-blocks against one
 /// activation row.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct KLanesDecodeArgs
@@ -128,8 +128,9 @@ internal unsafe struct KLanesDecodeArgs
     public long Blocks;
     /// <summary>The activation's Q8_K blocks, as they are.</summary>
     public byte* Act;
-    /// <summary>Per super-block the activation's sixteen bsums negated (int16).</summary>
-    public short* NegSums;
+    /// <summary>Per super-block the activation's terms (int16): Q6_K and Q5_K, its sixteen bsums negated; Q3_K, its 128
+    /// pair sums times −4 (−4·(q_2i + q_2i+1)).</summary>
+    public short* Terms;
     /// <summary>Out: the row's eight spec lanes (the fma chain's accumulator before Hsum8); Q5_K's summs chain follows
     /// at Lanes[8].</summary>
     public float* Lanes;
@@ -143,7 +144,7 @@ internal static unsafe class VnniDecode
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel, Q3_KKernel;
     private static readonly byte* Constants;
 
     static VnniDecode()
@@ -153,8 +154,8 @@ internal static unsafe class VnniDecode
         WriteConstants(constants);
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
-        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K());
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null) return;
+        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null) return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
         Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
@@ -163,6 +164,7 @@ internal static unsafe class VnniDecode
         Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void>)q80;
         Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q6k;
         Q5_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q5k;
+        Q3_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q3k;
     }
 
     /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ; vcvtph2ps in its
@@ -193,6 +195,7 @@ internal static unsafe class VnniDecode
     public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
     public static void Q6_KLanes(KLanesDecodeArgs* args) => Q6_KKernel(args);
     public static void Q5_KLanes(KLanesDecodeArgs* args) => Q5_KKernel(args);
+    public static void Q3_KLanes(KLanesDecodeArgs* args) => Q3_KKernel(args);
 
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
@@ -212,7 +215,11 @@ internal static unsafe class VnniDecode
     private const int QuadLanes = 25;
     // Q5_K: the vpermw indices of the mins, each twice (m_j at words 2j and 2j + 1); per chunk pair g the
     // vgf2p8affineqb matrices moving qh bit 2g (low half) or 2g + 1 (high half) to bit 4.
-    private const int MinPairs = 33, Q5HighBits = 34, ConstantVectors = 38;
+    private const int MinPairs = 33, Q5HighBits = 34;
+    // Q3_K: the word shift counts unpacking the scales (of a0, a1, a0, a1 and of t ×4), 0x03 in every byte, 32 in
+    // every word; the vgf2p8affineqb matrices taking the 2-bit fields of chunk pairs 2k and 2k + 1 (fields 0 and 1, or 2
+    // and 3, in the two halves) and moving hmask bit 2p (low half) or 2p + 1 (high half) to bit 2.
+    private const int Q3ShiftsA = 38, Q3ShiftsT = 39, Threes = 40, Thirty2 = 41, Q3Fields = 42, Q3HighBits = 44, ConstantVectors = 48;
 
     internal static void WriteConstants(byte* c)
     {
@@ -280,6 +287,32 @@ internal static unsafe class VnniDecode
         {
             var bits = (ulong*)(c + 64 * (Q5HighBits + g));
             for (int i = 0; i < 8; i++) bits[i] = (1UL << (2 * g + (i < 4 ? 0 : 1))) << 24;
+        }
+        var shiftsA = (ushort*)(c + 64 * Q3ShiftsA);
+        var shiftsT = (ushort*)(c + 64 * Q3ShiftsT);
+        var thirty2 = (ushort*)(c + 64 * Thirty2);
+        for (int i = 0; i < 32; i++)
+        {
+            shiftsA[i] = (ushort)(i is >= 4 and < 8 ? 4 : 0);
+            shiftsT[i] = (ushort)(i < 8 ? 2 * (i / 2) : 0);
+            thirty2[i] = 32;
+        }
+        for (int i = 0; i < 64; i++) c[64 * Threes + i] = 3;
+        // Output bits 0 and 1 are input bits f and f + 1: matrix bytes 7 and 6 hold 1 << f and 1 << (f + 1).
+        for (int k = 0; k < 2; k++)
+        {
+            var fields = (ulong*)(c + 64 * (Q3Fields + k));
+            for (int i = 0; i < 8; i++)
+            {
+                int f = 4 * k + (i < 4 ? 0 : 2);
+                fields[i] = (1UL << f) << 56 | (1UL << (f + 1)) << 48;
+            }
+        }
+        // Output bit 2 is input bit b: matrix byte 7 − 2 = 5 holds 1 << b.
+        for (int p = 0; p < 4; p++)
+        {
+            var bits = (ulong*)(c + 64 * (Q3HighBits + p));
+            for (int i = 0; i < 8; i++) bits[i] = (1UL << (2 * p + (i < 4 ? 0 : 1))) << 40;
         }
         for (int k = 0; k < 8; k++)
         {
@@ -471,6 +504,80 @@ internal static unsafe class VnniDecode
         e.NextIteration(loop, Count, [(X, BlockBytes), (Act, ActBytes), (NegSums, 32)]);
         e.Store256(new Mem(Lanes), Acc);
         e.StoreScalar(new Mem(Lanes, 32), Summs);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>The Q3_K kernel; System V ABI, argument a KLanesDecodeArgs*. It computes DotQ3_KQ8_K.Avx2's lanes and
+    /// chain. Per super-block: the sixteen scales by ggml's kmask formula on words (the dwords a0, a1, t of the packed
+    /// bytes spread by vpshufd; the word shifts equal the dword ones wherever the masks keep bits), then as words minus
+    /// 32. Per chunk pair p (chunks 2p, 2p + 1 take fields 2(p mod 2) and 2(p mod 2) + 1 of qs group p / 2, and hmask
+    /// bits 2p and 2p + 1): qs and hmask broadcast to both halves of a zmm, one vgf2p8affineqb each gives u = field | 4·bit
+    /// (0..7, q = u − 4), vpmaddubsw against the activation's 64 bytes forms the pair sums of u·q_a, and two vpdpwssd
+    /// with the pairs' signed scales (vpermw, as Q6_K's) add sc·Σ u·q_a and sc·(−4·Σ q_a) (the prepared terms): the
+    /// spec's pair sums Σ (u − 4)·q_a, scaled and summed, exactly. Adding the halves leaves the spec's eight lanes; acc =
+    /// fma(d_w·d_a, lanes, acc) in a ymm.</summary>
+    internal static byte[] EmitQ3_K()
+    {
+        const Gpr X = Gpr.Rsi, Terms = Gpr.R9, Lanes = Gpr.Rax;
+        const int BlockBytes = 110, ActBytes = 292;
+        // zmm 0: qs; 1: u; 2: hmask bits (then pair sums); 3: scale words; 4: hmask; 5: the packed scales; 6, 7: their
+        // unpack; 8: the scales as words; 9: the block's lanes; 10: a temporary; 11: d·d_a; 12: the chain (ymm);
+        // 16..31: the constants.
+        const int Q = 0, U = 1, Hb = 2, P = 2, SC = 3, H = 4, V = 5, A = 6, T = 7, W = 8, I = 9, Tmp = 10, D = 11, Acc = 12;
+        const int Fields = 16, HighBits = 18, Words = 22, ShiftsA = 26, ShiftsT = 27, Three = 28, Fifteen = 29, ThirtyTwo = 30;
+        var e = new X86Emitter();
+        e.Load(Gpr.Rax, new Mem(Args, 40));
+        for (int k = 0; k < 2; k++) e.LoadInt(Fields + k, new Mem(Gpr.Rax, 64 * (Q3Fields + k)));
+        for (int p = 0; p < 4; p++) e.LoadInt(HighBits + p, new Mem(Gpr.Rax, 64 * (Q3HighBits + p)));
+        for (int k = 0; k < 4; k++) e.LoadInt(Words + k, new Mem(Gpr.Rax, 64 * (Q6Words + k)));
+        e.LoadInt(ShiftsA, new Mem(Gpr.Rax, 64 * Q3ShiftsA));
+        e.LoadInt(ShiftsT, new Mem(Gpr.Rax, 64 * Q3ShiftsT));
+        e.LoadInt(Three, new Mem(Gpr.Rax, 64 * Threes));
+        e.LoadInt(Fifteen, new Mem(Gpr.Rax, 64 * Mask));
+        e.LoadInt(ThirtyTwo, new Mem(Gpr.Rax, 64 * Thirty2));
+        e.LoadFields(Args, X, Count, Act, Terms, Lanes);
+        e.Xor(Acc, Acc, Acc, 256);
+
+        int loop = e.Position;
+        // Into L2 a page ahead, as EmitQ4_K (110 bytes a super-block: two lines a block cover the row).
+        for (int line = 0; line < 2; line++) e.PrefetchL2(new Mem(X, 4096 + 64 * line));
+        // Bytes 92..107 as dwords (x, a0, a1, t): ((a0, a1, a0, a1) >> (0, 0, 4, 4)) & 0x0F and ((t ×4) >> (0, 2, 4, 6)
+        // & 3) << 4, or-ed: sc0..sc15 + 32 as bytes.
+        e.LoadInt(V, new Mem(X, 92), 128);
+        e.ShuffleInt32(A, V, 0b10_01_10_01);
+        e.ShuffleInt32(T, V, 0b11_11_11_11);
+        e.ShiftRightWordsVariable(A, A, ShiftsA);
+        e.ShiftRightWordsVariable(T, T, ShiftsT);
+        e.And(A, A, Fifteen, 128);
+        e.And(T, T, Three, 128);
+        e.ShiftLeftWords256(T, T, 4);
+        e.Or(A, A, T, 128);
+        e.ZeroExtendBytesToWords256(W, A);
+        e.SubtractWords(W, W, ThirtyTwo, 256);
+        e.BroadcastInt256(H, new Mem(X));
+        e.Xor(I, I, I);
+        for (int p = 0; p < 4; p++)
+        {
+            if (p % 2 == 0) e.BroadcastInt256(Q, new Mem(X, 32 + 32 * (p / 2)));
+            e.GaloisAffine(U, Q, Fields + p % 2, 0);
+            e.GaloisAffine(Hb, H, HighBits + p, 0);
+            e.Or(U, U, Hb);
+            e.MultiplyAddBytes(P, U, new Mem(Act, 4 + 64 * p));
+            e.PermuteWords(SC, Words + p, W);
+            e.DotWords(I, P, SC);
+            e.DotWords(I, SC, new Mem(Terms, 64 * p));
+        }
+        e.ExtractUpper256(Tmp, I);
+        e.AddInt(I, I, Tmp, 256);
+        e.IntToFloat(I, I, 256);
+        e.BroadcastWord128(D, new Mem(X, 108));
+        e.HalfToFloat256(D, D);
+        e.MultiplyBroadcast(D, D, new Mem(Act), 256);
+        e.FusedMultiplyAdd(Acc, I, D, 256);
+        e.NextIteration(loop, Count, [(X, BlockBytes), (Act, ActBytes), (Terms, 256)]);
+        e.Store256(new Mem(Lanes), Acc);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();

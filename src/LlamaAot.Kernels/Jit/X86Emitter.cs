@@ -139,6 +139,9 @@ internal sealed class X86Emitter
     /// <summary>vpsubd dst, a, b.</summary>
     public void SubtractInt(int dst, int a, int b) => Evex(Map0F, P66, dst, a, b, 0xFA);
 
+    /// <summary>vpsubw dst, a, b.</summary>
+    public void SubtractWords(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xF9, W0, Length(bits));
+
     /// <summary>vbroadcasti32x8 zmm, m256: both 256-bit halves from memory (AVX-512DQ).</summary>
     public void BroadcastInt256(int zmm, Mem m) => Evex(Map0F38, P66, zmm, 0, m, false, 0x5B);
 

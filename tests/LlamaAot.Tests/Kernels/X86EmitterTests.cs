@@ -68,6 +68,7 @@ public class X86EmitterTests
         ("vcvtdq2ps xmm12,xmm12", e => e.IntToFloat(12, 12, 128), "62517c085be4"),
         ("vfmadd231ps xmm15,xmm12,xmm7", e => e.FusedMultiplyAdd(15, 12, 7, 128), "62721d08b8ff"),
         ("vpxord xmm15,xmm15,xmm15", e => e.Xor(15, 15, 15, 128), "62510508efff"),
+        ("vpsubw ymm8,ymm8,ymm30", e => e.SubtractWords(8, 8, 30, 256), "62113d28f9c6"),
         ("vmovups [r11+rdi*1],ymm31", e => e.Store256(new Mem(Gpr.R11, 0, Gpr.Rdi), 31), "62417c2811bc3b00000000"),
         ("vextractf32x8 [r11+rdi*1],zmm31,0x1", e => e.StoreUpper256(new Mem(Gpr.R11, 0, Gpr.Rdi), 31), "62437d481bbc3b0000000001"),
         ("prefetcht1 [rsi+0x2000]", e => e.PrefetchL2(new Mem(Gpr.Rsi, 0x2000)), "0f189600200000"),
