@@ -262,11 +262,12 @@ public sealed unsafe class KernelTable
         // emitted one is in place (Jit/VnniDecode.cs).
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
         // Q6_K, Q5_K and Q3_K prompts: the emitted VNNI kernel, eight activation rows per pass over a weight row (the
-        // AVX2 dots' lanes), and Q6_K decode an emitted row kernel; without them, and for Q5_K and Q3_K decode, the
+        // AVX2 dots' lanes), and their decode an emitted row kernel each, as Q2_K's blockwise decode; without them the
         // AVX2 kernels.
         SetInt(GgmlType.Q6_K, &DotQ6_KQ8_K.Avx2, null, &DotQ6_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, &DotQ5_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx512Vnni, null);
+        SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, &DotQ2_KQ8_K.GemmAvx2, &DotQ2_KQ8_K.GemmAvx512VnniBlockwise);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;

@@ -24,7 +24,8 @@ public static unsafe partial class DotQ3_KQ8_K
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
         if (KQuantVnniRows.DecodeAvailable(m, DecodeTermsPerBlock))
-            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q3_KLanes, false, &DecodeTerms, DecodeTermsPerBlock);
+            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q3_KLanes, KQuantVnniRows.DecodeFinish.Lanes,
+                &DecodeTerms, DecodeTermsPerBlock);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2, flipped: true);
     }
 

@@ -23,7 +23,8 @@ public static unsafe partial class DotQ5_KQ8_K
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
         if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock))
-            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, true, &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
+            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, KQuantVnniRows.DecodeFinish.LanesAndSumms,
+                &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
     }
 

@@ -27,7 +27,8 @@ public static unsafe partial class DotQ6_KQ8_K
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
         if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock))
-            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q6_KLanes, false, &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
+            KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q6_KLanes, KQuantVnniRows.DecodeFinish.Lanes,
+                &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
     }
 

@@ -1,7 +1,7 @@
 // The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K, Q5_K and Q3_K prompts, one
 // weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. The row's table is
 // built once per row and batch tile; the kernel runs the spec's chains over the whole row and Hsum8 here finishes
-// them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K and Q3_K lanes kernels (Jit/VnniDecode.cs).
+// them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K, Q3_K and Q2_K kernels (Jit/VnniDecode.cs).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -44,26 +44,42 @@ internal static unsafe class KQuantVnniRows
 
     public static void NegatedSums(BlockQ8_K* y, short* t) => (Vector256<short>.Zero - Vector256.Load(y->BSums)).Store(t);
 
-    /// <summary>Rows [start, end) of a batch-1 product through an emitted lanes kernel (Jit/VnniDecode.cs: EmitQ6_K,
-    /// EmitQ5_K, EmitQ3_K), each bit for bit the format's AVX2 dot: the kernel runs the row's chains, Hsum8 finishes the
-    /// eight lanes and, with <paramref name="summs"/> (Q5_K), adds the scalar chain the kernel leaves after them. The
-    /// activation's terms (termsPerBlock int16 per super-block, by <paramref name="terms"/>) are formed once per call.
-    /// Callers check DecodeAvailable.</summary>
+    /// <summary>How the dot finishes what an emitted decode kernel leaves in KLanesDecodeArgs.Lanes.</summary>
+    public enum DecodeFinish
+    {
+        /// <summary>Hsum8 of the eight lanes (Q6_K, Q3_K).</summary>
+        Lanes,
+        /// <summary>Hsum8 of the eight lanes plus the scalar chain after them (Q5_K).</summary>
+        LanesAndSumms,
+        /// <summary>Chain 0 minus chain 1 (Q2_K's blockwise acc − accm).</summary>
+        Difference,
+    }
+
+    /// <summary>Rows [start, end) of a batch-1 product through an emitted decode kernel (Jit/VnniDecode.cs: EmitQ6_K,
+    /// EmitQ5_K, EmitQ3_K, EmitQ2_K), each bit for bit the format's AVX2 dot: the kernel runs the row's chains and
+    /// <paramref name="finish"/> says how the dot ends. The activation's terms (termsPerBlock int16 per super-block, by
+    /// <paramref name="terms"/>, none when it is null) are formed once per call. Callers check DecodeAvailable.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
-    public static void Decode(MatMulArgs* m, int start, int end, delegate*<KLanesDecodeArgs*, void> kernel, bool summs,
+    public static void Decode(MatMulArgs* m, int start, int end, delegate*<KLanesDecodeArgs*, void> kernel, DecodeFinish finish,
         delegate*<BlockQ8_K*, short*, void> terms, int termsPerBlock)
     {
         int nb = m->Cols / 256;
         var y = (BlockQ8_K*)m->Act;
         short* t = stackalloc short[termsPerBlock * nb];
-        for (int k = 0; k < nb; k++) terms(y + k, t + termsPerBlock * k);
+        if (terms != null)
+            for (int k = 0; k < nb; k++) terms(y + k, t + termsPerBlock * k);
         float* lanes = stackalloc float[16];
         var args = new KLanesDecodeArgs { Blocks = nb, Act = m->Act, Terms = t, Lanes = lanes, Constants = VnniDecode.ConstantTable };
         for (int r = start; r < end; r++)
         {
             args.X = m->W + r * m->RowBytes;
             kernel(&args);
-            m->Y[r] = summs ? Reductions.Hsum8(lanes) + lanes[8] : Reductions.Hsum8(lanes);
+            m->Y[r] = finish switch
+            {
+                DecodeFinish.Lanes => Reductions.Hsum8(lanes),
+                DecodeFinish.LanesAndSumms => Reductions.Hsum8(lanes) + lanes[8],
+                _ => lanes[0] - lanes[1],
+            };
         }
     }
 

@@ -20,8 +20,9 @@
 //   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
 //   Q8_0 (DotQ8_0Q8_0.EmittedDecode): four rows' spec lanes, see EmitQ8_0; 512×2048 from L2, one thread, 32 → 66–68
 //   GB/s against the single-row dot (41 with the intrinsic four-row kernel).
-//   Q6_K, Q5_K, Q3_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K, EmitQ5_K, EmitQ3_K; 512×2048 from
-//   L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36, Q3_K 16 → 26.
+//   Q6_K, Q5_K, Q3_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K, EmitQ5_K, EmitQ3_K;
+//   512×2048 from L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36, Q3_K 16 → 26.
+//   Q2_K (blockwise, KQuantVnniRows.Decode): a row's two scalar chains, see EmitQ2_K; 14 → 23–25 GB/s.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -144,7 +145,7 @@ internal static unsafe class VnniDecode
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel, Q3_KKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel, Q3_KKernel, Q2_KKernel;
     private static readonly byte* Constants;
 
     static VnniDecode()
@@ -155,7 +156,9 @@ internal static unsafe class VnniDecode
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
         void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null) return;
+        void* q2k = ExecutableMemory.Load(EmitQ2_K());
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null || q2k == null)
+            return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
         Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
@@ -165,6 +168,7 @@ internal static unsafe class VnniDecode
         Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q6k;
         Q5_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q5k;
         Q3_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q3k;
+        Q2_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q2k;
     }
 
     /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ; vcvtph2ps in its
@@ -196,6 +200,7 @@ internal static unsafe class VnniDecode
     public static void Q6_KLanes(KLanesDecodeArgs* args) => Q6_KKernel(args);
     public static void Q5_KLanes(KLanesDecodeArgs* args) => Q5_KKernel(args);
     public static void Q3_KLanes(KLanesDecodeArgs* args) => Q3_KKernel(args);
+    public static void Q2_KChains(KLanesDecodeArgs* args) => Q2_KKernel(args);
 
     // The constant vectors: vpermi2b indices of blocks 0..3's and 4..7's nibble bytes and of the eight scales, the
     // vpermd order of the reduced sums, the low-nibble mask and the shift-right-by-four bit matrix.
@@ -577,6 +582,74 @@ internal static unsafe class VnniDecode
         e.MultiplyBroadcast(D, D, new Mem(Act), 256);
         e.FusedMultiplyAdd(Acc, I, D, 256);
         e.NextIteration(loop, Count, [(X, BlockBytes), (Act, ActBytes), (Terms, 256)]);
+        e.Store256(new Mem(Lanes), Acc);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>The Q2_K kernel (the blockwise spec, DotQ2_KQ8_K.Avx2Blockwise); System V ABI, argument a
+    /// KLanesDecodeArgs* (Terms unread). Per super-block: the 4-bit scales and mins as words; per chunk pair p (the
+    /// 2-bit fields of qs group p / 2 as Q3_K takes them, one vgf2p8affineqb) vpmaddubsw against the activation's 64
+    /// bytes and vpdpwssd with the pairs' scales (vpermw) add sc·Σ q·q_a into sixteen int32 lanes; one vpdpwssd of the
+    /// mins and the bsums gives the eight m·bs lanes. One unpack-and-add tree sums both to (Σ lanes, Σ mins), exactly
+    /// the spec's integers; then, in lanes 0 and 1 of one xmm, its two chains acc = fma(Σ lanes, d_w·d_a, acc) and
+    /// accm = fma(Σ mins, dmin_w·d_a, accm). The row's result is lane 0 − lane 1.</summary>
+    internal static byte[] EmitQ2_K()
+    {
+        const Gpr X = Gpr.Rsi, Lanes = Gpr.Rax;
+        const int BlockBytes = 84, ActBytes = 292;
+        // zmm 0: qs; 1: fields; 2: pair sums; 3: scale words; 4: the scale bytes; 5, 6: scales, mins as bytes; 7, 8: as
+        // words; 9: the block's lanes; 10: its min lanes; 11: a temporary; 12: the tree; 13: (d, dmin)·d_a; 14: the two
+        // chains (xmm); 16..22: the constants.
+        const int Q = 0, U = 1, P = 2, SC = 3, S = 4, Lo = 5, Hi = 6, Wsc = 7, Wm = 8, I = 9, M = 10, T = 11, L = 12, D = 13, Acc = 14;
+        const int Fields = 16, Words = 18, Fifteen = 22;
+        var e = new X86Emitter();
+        e.Load(Gpr.Rax, new Mem(Args, 40));
+        for (int k = 0; k < 2; k++) e.LoadInt(Fields + k, new Mem(Gpr.Rax, 64 * (Q3Fields + k)));
+        for (int k = 0; k < 4; k++) e.LoadInt(Words + k, new Mem(Gpr.Rax, 64 * (Q6Words + k)));
+        e.LoadInt(Fifteen, new Mem(Gpr.Rax, 64 * Mask));
+        e.LoadFields(Args, X, Count, Act);
+        e.LoadFields(Args, 4, Lanes);
+        e.Xor(Acc, Acc, Acc, 128);
+
+        int loop = e.Position;
+        // Into L2 a page ahead, as EmitQ4_K (84 bytes a super-block: two lines a block cover the row).
+        for (int line = 0; line < 2; line++) e.PrefetchL2(new Mem(X, 4096 + 64 * line));
+        e.LoadInt(S, new Mem(X), 128);
+        e.And(Lo, S, Fifteen, 128);
+        e.ZeroExtendBytesToWords256(Wsc, Lo);
+        e.ShiftRightWords(Hi, S, 4, 128);
+        e.And(Hi, Hi, Fifteen, 128);
+        e.ZeroExtendBytesToWords256(Wm, Hi);
+        e.Xor(M, M, M, 256);
+        e.DotWords(M, Wm, new Mem(Act, 260), 256);
+        e.Xor(I, I, I);
+        for (int p = 0; p < 4; p++)
+        {
+            if (p % 2 == 0) e.BroadcastInt256(Q, new Mem(X, 16 + 32 * (p / 2)));
+            e.GaloisAffine(U, Q, Fields + p % 2, 0);
+            e.MultiplyAddBytes(P, U, new Mem(Act, 4 + 64 * p));
+            e.PermuteWords(SC, Words + p, Wsc);
+            e.DotWords(I, P, SC);
+        }
+        // (Σ lanes, Σ mins) in lanes 0 and 1: halves added, then I and M interleaved and added (dwords), pairs of
+        // dwords swapped and added, and the two 128-bit halves added.
+        e.ExtractUpper256(T, I);
+        e.AddInt(I, I, T, 256);
+        e.UnpackLowInt32(L, I, M, 256);
+        e.UnpackHighInt32(T, I, M, 256);
+        e.AddInt(L, L, T, 256);
+        e.ShuffleInt32(T, L, 0b01_00_11_10);
+        e.AddInt(L, L, T, 256);
+        e.ShuffleHalves256(T, L, L, 0b01);
+        e.AddInt(L, L, T, 128);
+        e.IntToFloat(L, L, 128);
+        e.BroadcastInt(D, new Mem(X, 80));
+        e.HalfToFloat256(D, D);
+        e.MultiplyBroadcast(D, D, new Mem(Act), 128);
+        e.FusedMultiplyAdd(Acc, L, D, 128);
+        e.NextIteration(loop, Count, [(X, BlockBytes), (Act, ActBytes)]);
         e.Store256(new Mem(Lanes), Acc);
         e.ZeroUpper();
         e.Return();

@@ -250,6 +250,7 @@ public unsafe class KQuantPathTests : IDisposable
         (Kind.Q6_K, "avx512-vnni") => &DotQ6_KQ8_K.GemmAvx512Vnni,
         (Kind.Q5_K, "avx512-vnni") => &DotQ5_KQ8_K.GemmAvx512Vnni,
         (Kind.Q3_K, "avx512-vnni") => &DotQ3_KQ8_K.GemmAvx512Vnni,
+        (Kind.Q2_KBlockwise, "avx512-vnni") => &DotQ2_KQ8_K.GemmAvx512VnniBlockwise,
         (_, "avx512") => throw new ArgumentException($"no AVX-512 prompt product for {k}"),
         (Kind.Q6_K, _) => &DotQ6_KQ8_K.GemmAvx2,
         (Kind.Q5_K, _) => &DotQ5_KQ8_K.GemmAvx2,
@@ -272,6 +273,7 @@ public unsafe class KQuantPathTests : IDisposable
     [InlineData(Kind.Q3_K, "avx2")]
     [InlineData(Kind.Q2_K, "avx2")]
     [InlineData(Kind.Q2_KBlockwise, "avx2")]
+    [InlineData(Kind.Q2_KBlockwise, "avx512-vnni")]
     public void AvxGemmMatchesReferenceForEveryRangeAndBatch(Kind k, string path)
     {
         // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q3_K's, Q4_K's,
