@@ -224,7 +224,7 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx2, &DotQ4_0Q8_0.Avx2Blockwise, &DotQ4_0Q8_0.GemmAvx2, &DotQ4_0Q8_0.GemmAvx2Blockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx2;
         // The legacy formats have AVX2 kernels only: their AVX-512 variants measured no faster (LegacyLanes.cs), so
-        // the AVX-512 path keeps these.
+        // the AVX-512 path keeps these for its prompts (its decode: the emitted kernels, below).
         SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx2, null);
         SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx2, null);
         SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx2, null);
@@ -268,6 +268,10 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q5_K, &DotQ5_KQ8_K.Avx2, null, &DotQ5_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q3_K, &DotQ3_KQ8_K.Avx2, null, &DotQ3_KQ8_K.GemmAvx512Vnni, null);
         SetInt(GgmlType.Q2_K, &DotQ2_KQ8_K.Avx2, &DotQ2_KQ8_K.Avx2Blockwise, &DotQ2_KQ8_K.GemmAvx2, &DotQ2_KQ8_K.GemmAvx512VnniBlockwise);
+        // Legacy formats: decode by an emitted four-row kernel (LegacyDecode), the rest as on AVX2.
+        SetInt(GgmlType.Q4_1, &DotQ4_1Q8_1.Avx2, null, &DotQ4_1Q8_1.GemmAvx512Vnni, null);
+        SetInt(GgmlType.Q5_0, &DotQ5_0Q8_0.Avx2, null, &DotQ5_0Q8_0.GemmAvx512Vnni, null);
+        SetInt(GgmlType.Q5_1, &DotQ5_1Q8_1.Avx2, null, &DotQ5_1Q8_1.GemmAvx512Vnni, null);
         RmsNorm = &Ops.RmsNorm.Avx512;
         Softmax = &Ops.Softmax.Avx512;
         SiluMul = &Ops.SiluMul.Avx512;

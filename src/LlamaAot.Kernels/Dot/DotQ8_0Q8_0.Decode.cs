@@ -42,7 +42,7 @@ public static unsafe partial class DotQ8_0Q8_0
             IntDotAvx2.FlipTerms(a + 2).Store(terms + 8 * k);
         }
         long rb = m->RowBytes;
-        var args = new Q8_0DecodeArgs { Stride = q * rb, Blocks = nb, Act = m->Act, Terms = terms, Da = da, Lanes = lanes,
+        var args = new FourRowDecodeArgs { Stride = q * rb, Blocks = nb, Act = m->Act, Terms = terms, Da = da, Lanes = lanes,
             Constants = VnniDecode.ConstantTable };
         for (int i = 0; i < q; i++)
         {

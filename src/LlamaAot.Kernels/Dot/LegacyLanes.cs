@@ -9,8 +9,9 @@
 //   Scales: d = fp16(d_w)·fp16(d_a) and, for the formats with a minimum, m_w·s_a, both as the spec's fp32 products,
 //   for a group of up to eight blocks; Q4_1/Q5_1 and Q8_1 keep both halves in a block's first dword, so one set of
 //   eight dword loads per side (IntDotAvx2.Words8, no gathers) serves d and m (ScalesAndMins8).
-//   No AVX-512 variants: on this Zen 4 the single row is bound by its fma chain (one fma per block, the spec's order)
-//   and Q4_0's two-blocks-per-zmm shape measured no faster than AVX2, for these formats too.
+//   No AVX-512 intrinsic variants: on this Zen 4 the single row is bound by its fma chain (one fma per block, the spec's
+//   order) and Q4_0's two-blocks-per-zmm shape measured no faster than AVX2, for these formats too. Decode on the
+//   AVX-512 path runs four rows at once in emitted code instead (LegacyDecode.cs).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -102,23 +102,29 @@ internal unsafe struct Q4_KDecodeArgs
     public byte* Constants;
 }
 
-/// <summary>One call of the emitted Q8_0 decode kernel: four weight rows X, X + Stride, X + 2·Stride, X + 3·Stride
-/// against one activation row, all Blocks blocks.</summary>
+/// <summary>One call of the emitted Q8_0 or legacy (Q4_1, Q5_0, Q5_1) decode kernel: four weight rows X, X + Stride,
+/// X + 2·Stride, X + 3·Stride against one activation row, all Blocks blocks.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Q8_0DecodeArgs
+internal unsafe struct FourRowDecodeArgs
 {
     public byte* X;
     public long Stride, Blocks;
-    /// <summary>The activation's Q8_0 blocks, as they are.</summary>
+    /// <summary>The activation's Q8_0 (Q8_1) blocks, as they are.</summary>
     public byte* Act;
-    /// <summary>Per block the eight int32 −128·Σ of the activation's 4-byte pieces (IntDotAvx2.FlipTerms).</summary>
+    /// <summary>Per block eight int32: Q8_0, the −128·Σ of the activation's 4-byte pieces (IntDotAvx2.FlipTerms);
+    /// Q5_0, their −16·Σ; Q4_1 and Q5_1, unread.</summary>
     public int* Terms;
-    /// <summary>Per block the activation's fp32 d_a.</summary>
+    /// <summary>Per block the activation's fp32 d_a (Q8_0, Q5_0), or 64 bytes: its fp32 (d_a, s_a) eight times (Q4_1,
+    /// Q5_1).</summary>
     public float* Da;
-    /// <summary>Out: the four rows' spec lanes (Q8_0's eight-lane fma chains), rows 0..3 eight floats each.</summary>
+    /// <summary>Out: the four rows' spec lanes (the eight-lane fma chains), rows 0..3 eight floats each; for Q4_1 and
+    /// Q5_1 then the rows' mins chains, rows 0 and 1 at floats 32 and 40, rows 2 and 3 at 48 and 56.</summary>
     public float* Lanes;
     public byte* Constants;
 }
+
+/// <summary>The legacy formats with an emitted decode kernel (VnniDecode.EmitLegacy).</summary>
+internal enum LegacyForm { Q4_1, Q5_0, Q5_1 }
 
 /// <summary>One call of the emitted Q6_K, Q5_K or Q3_K decode kernel: one weight row of Blocks super-blocks against one
 /// activation row.</summary>
@@ -144,7 +150,7 @@ internal static unsafe class VnniDecode
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void> Q4_0RunsKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void> Q8_0Kernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void> Q8_0Kernel, Q4_1Kernel, Q5_0Kernel, Q5_1Kernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel, Q3_KKernel, Q2_KKernel;
     private static readonly byte* Constants;
 
@@ -156,19 +162,24 @@ internal static unsafe class VnniDecode
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
         void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
-        void* q2k = ExecutableMemory.Load(EmitQ2_K());
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null || q2k == null)
+        void* q2k = ExecutableMemory.Load(EmitQ2_K()), q41 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q4_1));
+        void* q50 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q5_0)), q51 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q5_1));
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null || q2k == null
+            || q41 == null || q50 == null || q51 == null)
             return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
         Q4_0RunsKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void>)q40r;
         Q4_0QuadKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void>)q40q;
         Q4_KKernel = (delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void>)q4k;
-        Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<Q8_0DecodeArgs*, void>)q80;
+        Q8_0Kernel = (delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void>)q80;
         Q6_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q6k;
         Q5_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q5k;
         Q3_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q3k;
         Q2_KKernel = (delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void>)q2k;
+        Q4_1Kernel = (delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void>)q41;
+        Q5_0Kernel = (delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void>)q50;
+        Q5_1Kernel = (delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void>)q51;
     }
 
     /// <summary>AVX-512 F, BW, VL, DQ with the zmm state the OS saves (Avx512F, Avx512BW, Avx512DQ; vcvtph2ps in its
@@ -196,7 +207,11 @@ internal static unsafe class VnniDecode
     public static void Q4_0Runs(Q4_0RunsArgs* args) => Q4_0RunsKernel(args);
     public static void Q4_0Quad(Q4_0QuadArgs* args) => Q4_0QuadKernel(args);
     public static void Q4_KTerms(Q4_KDecodeArgs* args) => Q4_KKernel(args);
-    public static void Q8_0Lanes(Q8_0DecodeArgs* args) => Q8_0Kernel(args);
+    public static void Q8_0Lanes(FourRowDecodeArgs* args) => Q8_0Kernel(args);
+
+    /// <summary>The emitted legacy kernel of a form (callers check Available; Blocks ≥ 1).</summary>
+    public static delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void> Legacy(LegacyForm form) =>
+        form switch { LegacyForm.Q4_1 => Q4_1Kernel, LegacyForm.Q5_0 => Q5_0Kernel, _ => Q5_1Kernel };
     public static void Q6_KLanes(KLanesDecodeArgs* args) => Q6_KKernel(args);
     public static void Q5_KLanes(KLanesDecodeArgs* args) => Q5_KKernel(args);
     public static void Q3_KLanes(KLanesDecodeArgs* args) => Q3_KKernel(args);
@@ -224,7 +239,11 @@ internal static unsafe class VnniDecode
     // Q3_K: the word shift counts unpacking the scales (of a0, a1, a0, a1 and of t ×4), 0x03 in every byte, 32 in
     // every word; the vgf2p8affineqb matrices taking the 2-bit fields of chunk pairs 2k and 2k + 1 (fields 0 and 1, or 2
     // and 3, in the two halves) and moving hmask bit 2p (low half) or 2p + 1 (high half) to bit 2.
-    private const int Q3ShiftsA = 38, Q3ShiftsT = 39, Threes = 40, Thirty2 = 41, Q3Fields = 42, Q3HighBits = 44, ConstantVectors = 48;
+    private const int Q3ShiftsA = 38, Q3ShiftsT = 39, Threes = 40, Thirty2 = 41, Q3Fields = 42, Q3HighBits = 44;
+    // Legacy: the vgf2p8affineqb matrices keeping the low nibble (128-bit lanes 0 and 2) and shifting the high one down
+    // (lanes 1 and 3); the vpshufb indices spreading qh byte j / 8 to byte j of a row's 32 (j = i + 16·(lane mod 2));
+    // 1 &lt;&lt; (j mod 8) in byte j; the matrix setting bit 4 to the parity of the byte (one bit at most is set).
+    private const int NibbleLanes = 48, QhSpread = 49, BitOfByte = 50, AnyBitTo4 = 51, ConstantVectors = 52;
 
     internal static void WriteConstants(byte* c)
     {
@@ -319,6 +338,16 @@ internal static unsafe class VnniDecode
             var bits = (ulong*)(c + 64 * (Q3HighBits + p));
             for (int i = 0; i < 8; i++) bits[i] = (1UL << (2 * p + (i < 4 ? 0 : 1))) << 40;
         }
+        var nibbleLanes = (ulong*)(c + 64 * NibbleLanes);
+        for (int i = 0; i < 8; i++) nibbleLanes[i] = i / 2 % 2 == 0 ? 0x0102040800000000UL : 0x1020408000000000UL;
+        for (int i = 0; i < 64; i++)
+        {
+            int j = i % 16 + 16 * (i / 16 % 2);   // the element of the row this byte holds
+            c[64 * QhSpread + i] = (byte)(j / 8);
+            c[64 * BitOfByte + i] = (byte)(1 << j % 8);
+        }
+        var anyBit = (ulong*)(c + 64 * AnyBitTo4);
+        for (int i = 0; i < 8; i++) anyBit[i] = 0xFFUL << 24;
         for (int k = 0; k < 8; k++)
         {
             var lanes = (int*)(c + 64 * (QuadLanes + k));
@@ -656,7 +685,97 @@ internal static unsafe class VnniDecode
         return e.ToArray();
     }
 
-    /// <summary>The Q8_0 kernel; System V ABI, argument a Q8_0DecodeArgs*. Rows 0 and 1 share one zmm, row 0 in the
+    /// <summary>The legacy decode kernel of a form (Q4_1, Q5_0, Q5_1); System V ABI, argument a FourRowDecodeArgs*. It
+    /// computes the AVX2 dots' lanes and chains (LegacyLanes.cs: MinDotAvx2, OffsetDotAvx2) for four rows, rows 0 and 1
+    /// in one zmm (row 0 in the low half) and rows 2 and 3 in another. Per block and pair: each row's 16 quant bytes in
+    /// two 128-bit lanes of its half (one load, one vinserti32x4 for the other row, one vshufi32x4), one vgf2p8affineqb
+    /// gives the low nibbles (elements 0..15) and the high ones (16..31) in element order; for Q5 the qh dword of each row
+    /// is broadcast to its half, vpshufb puts byte j / 8 at byte j, a mask keeps bit j mod 8 and one vgf2p8affineqb turns
+    /// a set bit into 0x10, or-ed in. One vpdpbusd against the activation's 32 bytes in both halves (Q5_0: started from
+    /// −16·Σ of each 4-byte piece) gives the spec's int32 lanes exactly. Floats, per the spec: d = fp32(d_w)·fp32(d_a)
+    /// by vcvtph2ps and one multiply, acc = fma(d, lanes, acc); Q4_1 and Q5_1 convert each row's (d, m) pair at once,
+    /// multiply it by (d_a, s_a) and add m_w·s_a to the mins chain, in lanes 0 and 8 of a zmm per pair.</summary>
+    internal static byte[] EmitLegacy(LegacyForm form)
+    {
+        const Gpr X = Gpr.Rsi, X2 = Gpr.Rdx, Stride = Gpr.R11, Terms = Gpr.R10, Lanes = Gpr.Rax;
+        bool mins = form != LegacyForm.Q5_0, q5 = form != LegacyForm.Q4_1;
+        int blockBytes = form switch { LegacyForm.Q4_1 => 20, LegacyForm.Q5_0 => 22, _ => 24 };
+        int qsAt = blockBytes - 16, qhAt = mins ? 4 : 2, actBytes = mins ? 36 : 34, actQs = mins ? 4 : 2;
+        // zmm 0: the activation's quants (both halves); 1: its terms; 4 + 6p .. 9 + 6p: pair p's quants, values, high
+        // bits (a temporary), lanes, scales and mins term; 16 + p: pair p's acc chains; 18 + p: its mins chains;
+        // 20..23: the constants.
+        const int Y = 0, T = 1, Acc = 16, Mins = 18, Nibbles = 20, Spread = 21, Bits = 22, AnyBit = 23;
+        var e = new X86Emitter();
+        e.Load(Gpr.Rax, new Mem(Args, 56));
+        e.LoadInt(Nibbles, new Mem(Gpr.Rax, 64 * NibbleLanes));
+        e.LoadInt(Spread, new Mem(Gpr.Rax, 64 * QhSpread));
+        e.LoadInt(Bits, new Mem(Gpr.Rax, 64 * BitOfByte));
+        e.LoadInt(AnyBit, new Mem(Gpr.Rax, 64 * AnyBitTo4));
+        e.LoadFields(Args, X, Stride, Count, Act, Terms, Da, Lanes);
+        e.Lea(X2, new Mem(X, 0, Stride, 2));
+        for (int p = 0; p < 2; p++)
+        {
+            e.Xor(Acc + p, Acc + p, Acc + p);
+            e.Xor(Mins + p, Mins + p, Mins + p);
+        }
+
+        int loop = e.Position;
+        e.BroadcastInt256(Y, new Mem(Act, actQs));
+        if (!mins) e.BroadcastInt256(T, new Mem(Terms));
+        for (int p = 0; p < 2; p++)
+        {
+            Gpr x = p == 0 ? X : X2;
+            int q = 4 + 6 * p, u = q + 1, h = q + 2, lanes = q + 3, d = q + 4, m = q + 5;
+            e.LoadInt(q, new Mem(x, qsAt), 128);
+            e.InsertQuarter(q, q, new Mem(x, qsAt, Stride), 2);
+            e.ShuffleQuarters(q, q, q, 0b10_10_00_00);
+            e.GaloisAffine(u, q, Nibbles, 0);
+            if (q5)
+            {
+                e.BroadcastInt(h, new Mem(x, qhAt));
+                e.BroadcastInt(d, new Mem(x, qhAt, Stride));
+                e.InsertUpper256(h, h, d);
+                e.ShuffleBytes(h, h, Spread);
+                e.And(h, h, Bits);
+                e.GaloisAffine(h, h, AnyBit, 0);
+                e.Or(u, u, h);
+            }
+            if (mins) e.Xor(lanes, lanes, lanes);
+            else e.Move(lanes, T);
+            e.DotBytes(lanes, u, Y);
+            e.IntToFloat(lanes, lanes);
+            if (mins)
+            {
+                // (d, m) of each row in every dword of its half, to fp32 pairs, times (d_a, s_a).
+                e.BroadcastInt(d, new Mem(x));
+                e.BroadcastInt(m, new Mem(x, 0, Stride));
+                e.InsertUpper128(d, d, m);
+                e.HalfToFloat(d, d);
+                e.Multiply(d, d, new Mem(Da));
+                e.ShuffleInt32(m, d, 0b01_01_01_01, 512);
+                e.ShuffleInt32(d, d, 0, 512);
+                e.AddFloat(Mins + p, Mins + p, m);
+            }
+            else
+            {
+                e.BroadcastWord128(d, new Mem(x));
+                e.BroadcastWord128(m, new Mem(x, 0, Stride));
+                e.InsertUpper128(d, d, m);
+                e.HalfToFloat(d, d);
+                e.MultiplyBroadcast(d, d, new Mem(Da));
+            }
+            e.FusedMultiplyAdd(Acc + p, lanes, d);
+        }
+        e.NextIteration(loop, Count, [(X, blockBytes), (X2, blockBytes), (Act, actBytes), (Terms, 32), (Da, mins ? 64 : 4)]);
+        for (int p = 0; p < 2; p++) e.StoreFloat(new Mem(Lanes, 64 * p), Acc + p);
+        if (mins)
+            for (int p = 0; p < 2; p++) e.StoreFloat(new Mem(Lanes, 128 + 64 * p), Mins + p);
+        e.ZeroUpper();
+        e.Return();
+        return e.ToArray();
+    }
+
+    /// <summary>The Q8_0 kernel; System V ABI, argument a FourRowDecodeArgs*. Rows 0 and 1 share one zmm, row 0 in the
     /// low half, and rows 2 and 3 another. Per block: each pair's 32 + 32 quant bytes by one load and one vinserti64x4,
     /// their sign bits flipped (w + 128 as an unsigned byte), one vpdpbusd against the activation's 32 bytes in both
     /// halves, started from the −128·Σ terms, gives the spec's int32 lanes exactly; the pair's two fp16 scales are

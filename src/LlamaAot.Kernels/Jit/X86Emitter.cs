@@ -101,8 +101,9 @@ internal sealed class X86Emitter
     /// <summary>vpmovzxbd zmm, xmm: sixteen bytes zero-extended to int32.</summary>
     public void ZeroExtendBytesToInt32(int zmm, int xmm) => Evex(Map0F38, P66, zmm, 0, xmm, 0x31);
 
-    /// <summary>vpshufd ymm, src, imm8: int32 lane i of each 128-bit half from lane (imm >> 2i) &amp; 3 of that half.</summary>
-    public void ShuffleInt32(int dst, int src, byte imm) => Evex(Map0F, P66, dst, 0, src, 0x70, W0, L256, imm);
+    /// <summary>vpshufd ymm (zmm), src, imm8: int32 lane i of each 128-bit lane from lane (imm >> 2i) &amp; 3 of that
+    /// lane.</summary>
+    public void ShuffleInt32(int dst, int src, byte imm, int bits = 256) => Evex(Map0F, P66, dst, 0, src, 0x70, W0, Length(bits), imm);
 
     /// <summary>vshufi32x4 ymm, a, b, imm8: the low 128 bits from a's half imm bit 0, the high from b's half imm bit 1.</summary>
     public void ShuffleHalves256(int dst, int a, int b, byte imm) => Evex(Map0F3A, P66, dst, a, b, 0x43, W0, L256, imm);
@@ -147,6 +148,9 @@ internal sealed class X86Emitter
 
     /// <summary>vcvtph2ps ymm, xmm: eight fp16 to fp32 (exact).</summary>
     public void HalfToFloat256(int dst, int src) => Evex(Map0F38, P66, dst, 0, src, 0x13, W0, L256);
+
+    /// <summary>vmulps zmm, zmm, m512.</summary>
+    public void Multiply(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, false, 0x59);
 
     /// <summary>vmulps ymm, ymm, m256.</summary>
     public void Multiply256(int dst, int a, Mem m) => Evex(Map0F, NoPrefix, dst, a, m, false, 0x59, W0, L256);
@@ -203,6 +207,9 @@ internal sealed class X86Emitter
 
     /// <summary>vpmovzxbw ymm, xmm: sixteen bytes zero-extended to words (the zmm's upper 256 bits cleared).</summary>
     public void ZeroExtendBytesToWords256(int ymm, int xmm) => Evex(Map0F38, P66, ymm, 0, xmm, 0x30, W0, L256);
+
+    /// <summary>vinserti32x4 zmm, a, m128, imm8: a with 128-bit quarter imm8 replaced by 16 bytes from memory.</summary>
+    public void InsertQuarter(int dst, int a, Mem m, byte quarter) => Evex(Map0F3A, P66, dst, a, m, false, 0x38, W0, L512, quarter);
 
     /// <summary>vinserti64x4 zmm, zmm a, m256, 1: a with its upper 256 bits loaded from m.</summary>
     public void InsertUpper256(int dst, int a, Mem m) => Evex(Map0F3A, P66, dst, a, m, false, 0x3A, W1, L512, 1);

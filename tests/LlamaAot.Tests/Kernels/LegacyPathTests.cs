@@ -256,6 +256,51 @@ public unsafe class LegacyPathTests : IDisposable
         }
     }
 
+    /// <summary>The AVX-512 path's decode: the emitted four-row kernels (Jit/VnniDecode.EmitLegacy) on rows a quarter of
+    /// the range apart, the leftover rows by the dot. Every weight fill (extreme quants, zero and special scales and
+    /// mins) against activations of the same fill (special d and s) and quantized ones; rows of 1, 8, 9 and 176
+    /// blocks; ranges with and without leftovers. Every output is the Reference's bits.</summary>
+    [Fact]
+    public void EmittedDecodeMatchesReference()
+    {
+        Assert.True(LlamaAot.Kernels.Jit.VnniDecode.Available, "this test needs the AVX-512 VNNI machine CI runs on");
+        foreach (var k in Enum.GetValues<Kind>())
+        {
+            delegate*<MatMulArgs*, int, int, void> gemm = k switch
+            {
+                Kind.Q4_1 => &DotQ4_1Q8_1.GemmAvx512Vnni,
+                Kind.Q5_0 => &DotQ5_0Q8_0.GemmAvx512Vnni,
+                _ => &DotQ5_1Q8_1.GemmAvx512Vnni,
+            };
+            var reference = RefOf(k);
+            const int Rows = 45;
+            var rng = new Random(17 + (int)k);
+            foreach (int blocks in new[] { 1, 8, 9, 176 })
+            {
+                int n = blocks * 32;
+                long rowBytes = blocks * WeightBlockBytes(k), actBytes = blocks * ActBlockBytes(k);
+                foreach (var fill in AllFills)
+                {
+                    foreach (var actFill in new[] { fill, Fill.Quantized })
+                    {
+                        byte* w = Row((int)(Rows * rowBytes), 1);
+                        byte* act = Row((int)actBytes, 2);
+                        for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, fill, rng);
+                        FillActivations(act, blocks, k, actFill, rng);
+                        float* y = (float*)Row(Rows * sizeof(float), 0);
+                        var m = new MatMulArgs
+                        {
+                            W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = 1,
+                            Y = y, YStride = Rows, Dot = reference,
+                        };
+                        CheckGemmRanges(m, gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31), (2, 5)],
+                            $"[avx512-vnni] {k} decode {blocks} blocks {fill}/{actFill}");
+                    }
+                }
+            }
+        }
+    }
+
     // ---- quantizers ----------------------------------------------------------------------------------------------
 
     private static delegate*<float*, byte*, int, void> Q8_1Of(string path) => path switch
