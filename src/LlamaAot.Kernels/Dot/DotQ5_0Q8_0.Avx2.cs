@@ -28,8 +28,8 @@ public static unsafe partial class DotQ5_0Q8_0
     /// <summary>Row-range product (MatMulArgs contract) in tiles of Avx2Rows4.</summary>
     public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Tiled(m, start, end, 4, &Avx2Rows4, &Avx2);
 
-    /// <summary>Row-range product on the AVX-512 path: decode by the emitted four-row kernel (LegacyDecode), anything
-    /// else as GemmAvx2.</summary>
+    /// <summary>Row-range product on the AVX-512 path: decode by the emitted four-row kernel (LegacyDecode), prompts by
+    /// the emitted Q8_0 tile (LegacyTiles), anything else as GemmAvx2.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end) =>
-        LegacyDecode.Gemm(m, start, end, Jit.LegacyForm.Q5_0, &GemmAvx2, &Avx2);
+        LegacyDecode.Gemm(m, start, end, Jit.LegacyForm.Q5_0, &LegacyTiles.Gemm<Q5_0Tile>, &Avx2);
 }

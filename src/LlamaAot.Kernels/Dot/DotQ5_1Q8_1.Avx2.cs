@@ -30,8 +30,8 @@ public static unsafe partial class DotQ5_1Q8_1
     /// thread, Q4_1 512×2048 from L2 11.3 → 16.3 GB/s, Q5_1 12.3 → 15.6; Q5_0's dot measured no gain).</summary>
     public static void GemmAvx2(MatMulArgs* m, int start, int end) => IntGemm.Rows4(m, start, end, &Avx2Rows4, &Avx2);
 
-    /// <summary>Row-range product on the AVX-512 path: decode by the emitted four-row kernel (LegacyDecode), anything
-    /// else as GemmAvx2.</summary>
+    /// <summary>Row-range product on the AVX-512 path: decode by the emitted four-row kernel (LegacyDecode), prompts by
+    /// the emitted Q8_0 tile (LegacyTiles), anything else as GemmAvx2.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end) =>
-        LegacyDecode.Gemm(m, start, end, Jit.LegacyForm.Q5_1, &GemmAvx2, &Avx2);
+        LegacyDecode.Gemm(m, start, end, Jit.LegacyForm.Q5_1, &LegacyTiles.Gemm<Q5_1Tile>, &Avx2);
 }

@@ -114,6 +114,10 @@ internal static unsafe class VnniTiles
     /// <summary>Ints per block of the Q8_0 activation terms of a pair of activation rows (BlockTileArgs.Terms).</summary>
     public const int Q8_0TermsPerBlock = 2 + 2 * 8;
 
+    /// <summary>Ints per block of the Q8_1 activation terms of a pair of activation rows (the legacy min formats' tile):
+    /// Q8_0TermsPerBlock's, then fp32 s_a of row j at 18 + j (read by the driver, not the kernel).</summary>
+    public const int Q8_1TermsPerBlock = Q8_0TermsPerBlock + 2;
+
     /// <summary>Q4_K tile table, in Vector512 per super-block: (sc, sc) int16 pairs 0..7, min pairs 8..11, d 12, dmin
     /// 13, int32 scales 14..21, then 64 vectors of unpacked quants (DotQ4_KQ8_K.Quants).</summary>
     public const int Q4_KMinPairsAt = 8, Q4_KDAt = 12, Q4_KDMinAt = 13, Q4_KScalesAt = 14, Q4_KQuantsAt = 22, Q4_KTableVectors = Q4_KQuantsAt + 64;
@@ -121,9 +125,9 @@ internal static unsafe class VnniTiles
     /// <summary>Ints per super-block of the Q4_K activation terms (Q4_KTileArgs.Terms).</summary>
     public const int Q4_KTermsPerBlock = 40;
 
-    private const int ActBlockBytes = 34, ActSuperBlockBytes = 292;   // BlockQ8_0, BlockQ8_K
+    private const int ActBlockBytes = 34, Q8_1BlockBytes = 36, ActSuperBlockBytes = 292;   // BlockQ8_0, BlockQ8_1, BlockQ8_K
 
-    private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void> Q4_0Eight, Q4_0Four, Q8_0Pair, Q8_1Pair;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void> Q4_KEight, Q4_KFour;
     private static readonly delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void> Q6_KEight, Q5_KEight, Q3_KEight;
 
@@ -132,14 +136,16 @@ internal static unsafe class VnniTiles
         if (!CpuHasVnni || Environment.GetEnvironmentVariable("LLAMA_AOT_VNNI") == "0") return;
         void* q40e = ExecutableMemory.Load(EmitQ4_0(8)), q40f = ExecutableMemory.Load(EmitQ4_0(4));
         void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
+        void* q81 = ExecutableMemory.Load(EmitQ8_0(Q8_1BlockBytes, Q8_1TermsPerBlock));
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null || q3k == null) return;
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null || q3k == null || q81 == null) return;
         Q3_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q3k;
         Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q6k;
         Q5_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q5k;
         Q4_0Eight = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40e;
         Q4_0Four = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q40f;
         Q8_0Pair = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q80;
+        Q8_1Pair = (delegate* unmanaged[SuppressGCTransition]<BlockTileArgs*, void>)q81;
         Q4_KEight = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4ke;
         Q4_KFour = (delegate* unmanaged[SuppressGCTransition]<Q4_KTileArgs*, void>)q4kf;
     }
@@ -161,6 +167,10 @@ internal static unsafe class VnniTiles
 
     /// <summary>Runs the emitted Q8_0 tile for two activation rows (callers check Available).</summary>
     public static void Q8_0(BlockTileArgs* args) => Q8_0Pair(args);
+
+    /// <summary>Runs the Q8_0 tile on Q8_1 activation blocks (36 bytes; Terms Q8_1TermsPerBlock apart) for two activation
+    /// rows: the legacy formats' tile (callers check Available).</summary>
+    public static void Q8_1(BlockTileArgs* args) => Q8_1Pair(args);
 
     /// <summary>Runs the emitted Q6_K kernel for eight activation rows (callers check Available).</summary>
     public static void Q6_K(KRowArgs* args) => Q6_KEight(args);
@@ -218,8 +228,9 @@ internal static unsafe class VnniTiles
         return e.ToArray();
     }
 
-    /// <summary>The Q8_0 tile for two activation rows; System V ABI, argument a BlockTileArgs*.</summary>
-    internal static byte[] EmitQ8_0()
+    /// <summary>The Q8_0 tile for two activation rows (activation blocks actBlockBytes apart, terms termsPerBlock ints
+    /// per block); System V ABI, argument a BlockTileArgs*.</summary>
+    internal static byte[] EmitQ8_0(int actBlockBytes = ActBlockBytes, int termsPerBlock = Q8_0TermsPerBlock)
     {
         // zmm0..7: the block's piece vectors; 8: its weight scales; 9: d_w·d_a; 10..13: int32 lanes in flight;
         // 16 + 8j + c: activation row j's chain c.
@@ -243,7 +254,7 @@ internal static unsafe class VnniTiles
                 e.FusedMultiplyAdd(Chains + 8 * j + c, lane, Scale);
             }
         }
-        Advance(e, TileBlockBytes, 4 * Q8_0TermsPerBlock, ActBlockBytes, loop);
+        Advance(e, TileBlockBytes, 4 * termsPerBlock, actBlockBytes, loop);
 
         e.Load(Gpr.Rax, new Mem(Args, 40));
         e.Load(Count, new Mem(Args, 48));

@@ -256,14 +256,17 @@ public unsafe class LegacyPathTests : IDisposable
         }
     }
 
-    /// <summary>The AVX-512 path's decode: the emitted four-row kernels (Jit/VnniDecode.EmitLegacy) on rows a quarter of
-    /// the range apart, the leftover rows by the dot. Every weight fill (extreme quants, zero and special scales and
-    /// mins) against activations of the same fill (special d and s) and quantized ones; rows of 1, 8, 9 and 176
-    /// blocks; ranges with and without leftovers. Every output is the Reference's bits.</summary>
+    /// <summary>The AVX-512 path's products: decode by the emitted four-row kernels (Jit/VnniDecode.EmitLegacy) on rows a
+    /// quarter of the range apart, the leftover rows by the dot; prompts by the emitted Q8_0 tile on sixteen rows and
+    /// two activation rows a call (LegacyTiles), the rest by the four-row AVX2 kernel. Every weight fill (extreme
+    /// quants, zero and special scales and mins) against activations of the same fill (special d and s) and quantized
+    /// ones; rows of 1, 8, 9 and 176 blocks; batches 1, 2, 3 and 9 (and 137 at 8 blocks: two batch tiles); ranges with
+    /// and without leftovers. Every output is the Reference's bits, nothing outside the range is written.</summary>
     [Fact]
-    public void EmittedDecodeMatchesReference()
+    public void EmittedKernelsMatchReference()
     {
-        Assert.True(LlamaAot.Kernels.Jit.VnniDecode.Available, "this test needs the AVX-512 VNNI machine CI runs on");
+        Assert.True(LlamaAot.Kernels.Jit.VnniDecode.Available && LlamaAot.Kernels.Jit.VnniTiles.Available,
+            "this test needs the AVX-512 VNNI machine CI runs on");
         foreach (var k in Enum.GetValues<Kind>())
         {
             delegate*<MatMulArgs*, int, int, void> gemm = k switch
@@ -279,22 +282,26 @@ public unsafe class LegacyPathTests : IDisposable
             {
                 int n = blocks * 32;
                 long rowBytes = blocks * WeightBlockBytes(k), actBytes = blocks * ActBlockBytes(k);
-                foreach (var fill in AllFills)
+                foreach (int batch in blocks == 8 ? new[] { 1, 2, 3, 9, 137 } : new[] { 1, 2, 3, 9 })
                 {
-                    foreach (var actFill in new[] { fill, Fill.Quantized })
+                    foreach (var fill in AllFills)
                     {
-                        byte* w = Row((int)(Rows * rowBytes), 1);
-                        byte* act = Row((int)actBytes, 2);
-                        for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, fill, rng);
-                        FillActivations(act, blocks, k, actFill, rng);
-                        float* y = (float*)Row(Rows * sizeof(float), 0);
-                        var m = new MatMulArgs
+                        foreach (var actFill in new[] { fill, Fill.Quantized })
                         {
-                            W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = 1,
-                            Y = y, YStride = Rows, Dot = reference,
-                        };
-                        CheckGemmRanges(m, gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31), (2, 5)],
-                            $"[avx512-vnni] {k} decode {blocks} blocks {fill}/{actFill}");
+                            byte* w = Row((int)(Rows * rowBytes), 1);
+                            byte* act = Row((int)(batch * actBytes), 2);
+                            for (int r = 0; r < Rows; r++) FillWeights(w + r * rowBytes, blocks, k, fill, rng);
+                            for (int b = 0; b < batch; b++) FillActivations(act + b * actBytes, blocks, k, actFill, rng);
+                            const long YStride = Rows + 3;
+                            float* y = (float*)Row((int)(batch * YStride * sizeof(float)), 0);
+                            var m = new MatMulArgs
+                            {
+                                W = w, RowBytes = rowBytes, Rows = Rows, Cols = n, Act = act, ActRowBytes = actBytes, Batch = batch,
+                                Y = y, YStride = YStride, Dot = reference,
+                            };
+                            CheckGemmRanges(m, gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31), (2, 5)],
+                                $"[avx512-vnni] {k} {blocks} blocks batch {batch} {fill}/{actFill}");
+                        }
                     }
                 }
             }
