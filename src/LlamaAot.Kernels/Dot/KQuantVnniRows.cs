@@ -37,7 +37,8 @@ internal static unsafe class KQuantVnniRows
     /// <summary>The emitted decode kernels are in place for this product: batch 1, a row of at least one super-block,
     /// and the activation's terms (termsPerBlock int16 per super-block) within DecodeTermsBytes.</summary>
     public static bool DecodeAvailable(MatMulArgs* m, int termsPerBlock) =>
-        m->Batch == 1 && VnniDecode.Available && m->Cols / 256 is > 0 and var nb && (long)nb * termsPerBlock * sizeof(short) <= DecodeTermsBytes;
+        m->Batch == 1 && VnniDecode.Available && m->Cols / 256 is > 0 and var nb
+        && (long)nb * termsPerBlock * sizeof(short) <= DecodeTermsBytes;
 
     /// <summary>Q6_K's and Q5_K's activation terms: per super-block the sixteen bsums negated.</summary>
     public const int NegatedSumsPerBlock = 16;

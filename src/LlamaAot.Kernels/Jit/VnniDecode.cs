@@ -23,6 +23,7 @@
 //   Q6_K, Q5_K, Q3_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K, EmitQ5_K, EmitQ3_K;
 //   512×2048 from L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36, Q3_K 16 → 26.
 //   Q2_K (blockwise, KQuantVnniRows.Decode): a row's two scalar chains, see EmitQ2_K; 14 → 23–25 GB/s.
+//   Q4_1, Q5_0, Q5_1 (LegacyDecode): four rows' spec lanes (and mins chains), see EmitLegacy; 15.5–17 → 29–34 GB/s.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
@@ -150,8 +151,10 @@ internal static unsafe class VnniDecode
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0RunsArgs*, void> Q4_0RunsKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_0QuadArgs*, void> Q4_0QuadKernel;
     private static readonly delegate* unmanaged[SuppressGCTransition]<Q4_KDecodeArgs*, void> Q4_KKernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void> Q8_0Kernel, Q4_1Kernel, Q5_0Kernel, Q5_1Kernel;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel, Q3_KKernel, Q2_KKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void> Q8_0Kernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<FourRowDecodeArgs*, void> Q4_1Kernel, Q5_0Kernel, Q5_1Kernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q6_KKernel, Q5_KKernel;
+    private static readonly delegate* unmanaged[SuppressGCTransition]<KLanesDecodeArgs*, void> Q3_KKernel, Q2_KKernel;
     private static readonly byte* Constants;
 
     static VnniDecode()
@@ -161,11 +164,12 @@ internal static unsafe class VnniDecode
         WriteConstants(constants);
         void* q40 = ExecutableMemory.Load(EmitQ4_0()), q4k = ExecutableMemory.Load(EmitQ4_K()), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q40r = ExecutableMemory.Load(EmitQ4_0Runs());
-        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
+        void* q40q = ExecutableMemory.Load(EmitQ4_0Quad()), q5k = ExecutableMemory.Load(EmitQ5_K());
+        void* q3k = ExecutableMemory.Load(EmitQ3_K());
         void* q2k = ExecutableMemory.Load(EmitQ2_K()), q41 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q4_1));
         void* q50 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q5_0)), q51 = ExecutableMemory.Load(EmitLegacy(LegacyForm.Q5_1));
-        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null || q2k == null
-            || q41 == null || q50 == null || q51 == null)
+        if (q40 == null || q4k == null || q80 == null || q6k == null || q40r == null || q40q == null || q5k == null || q3k == null
+            || q2k == null || q41 == null || q50 == null || q51 == null)
             return;
         Constants = constants;
         Q4_0Kernel = (delegate* unmanaged[SuppressGCTransition]<DecodeTermsArgs*, void>)q40;
@@ -242,7 +246,7 @@ internal static unsafe class VnniDecode
     private const int Q3ShiftsA = 38, Q3ShiftsT = 39, Threes = 40, Thirty2 = 41, Q3Fields = 42, Q3HighBits = 44;
     // Legacy: the vgf2p8affineqb matrices keeping the low nibble (128-bit lanes 0 and 2) and shifting the high one down
     // (lanes 1 and 3); the vpshufb indices spreading qh byte j / 8 to byte j of a row's 32 (j = i + 16·(lane mod 2));
-    // 1 &lt;&lt; (j mod 8) in byte j; the matrix setting bit 4 to the parity of the byte (one bit at most is set).
+    // 1 << (j mod 8) in byte j; the matrix setting bit 4 to the parity of the byte (one bit at most is set).
     private const int NibbleLanes = 48, QhSpread = 49, BitOfByte = 50, AnyBitTo4 = 51, ConstantVectors = 52;
 
     internal static void WriteConstants(byte* c)
@@ -391,8 +395,7 @@ internal static unsafe class VnniDecode
             // two pages ahead measured no better).
             for (int line = 0; line < 3; line++) e.PrefetchL2(x + (4096 + 64 * line));
             int head = Head + k, sumi = Lanes + 2 * k, summ = sumi + 1;
-            // (T1 & KeepLow) | ((T1 >> 4) & KeepMinHigh) | ((T2 >> 2) & KeepTopBits), T1 and T2 the two vpshufb of
-            // the head (WriteConstants): sc0..sc7, m0..m7 as bytes, then as words.
+            // sc0..sc7, m0..m7 as words (UnpackScalesAndMins).
             e.LoadInt(head, x, 128);
             UnpackScalesAndMins(e, head, U, Unpack, W);
             e.Xor(sumi, sumi, sumi);

@@ -138,7 +138,9 @@ internal static unsafe class VnniTiles
         void* q4ke = ExecutableMemory.Load(EmitQ4_K(8)), q4kf = ExecutableMemory.Load(EmitQ4_K(4)), q80 = ExecutableMemory.Load(EmitQ8_0());
         void* q81 = ExecutableMemory.Load(EmitQ8_0(Q8_1BlockBytes, Q8_1TermsPerBlock));
         void* q6k = ExecutableMemory.Load(EmitQ6_K()), q5k = ExecutableMemory.Load(EmitQ5_K()), q3k = ExecutableMemory.Load(EmitQ3_K());
-        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null || q3k == null || q81 == null) return;
+        if (q40e == null || q40f == null || q4ke == null || q4kf == null || q80 == null || q6k == null || q5k == null || q3k == null
+            || q81 == null)
+            return;
         Q3_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q3k;
         Q6_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q6k;
         Q5_KEight = (delegate* unmanaged[SuppressGCTransition]<KRowArgs*, void>)q5k;
