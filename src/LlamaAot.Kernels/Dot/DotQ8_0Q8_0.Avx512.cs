@@ -375,25 +375,9 @@ public static unsafe partial class DotQ8_0Q8_0
         }
     }
 
-    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16: for activation rows b0 + 2p + j (j &lt; 2),
-    /// state[(p·nb + k)·Q8_0TermsPerBlock + j] = fp32 d_a of block k, and at 2 + 8j + c the int32 −128·Σ of the block's
-    /// piece c (its quants 4c..4c+3).</summary>
-    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state)
-    {
-        const int Q8 = IntDotAvx2.Q8, T = VnniTiles.Q8_0TermsPerBlock;
-        int nb = m->Cols / BlockQ8_0.QK;
-        for (int b = b0; b < b1; b++)
-        {
-            byte* a = m->Act + b * m->ActRowBytes;
-            int j = (b - b0) % 2;
-            int* t = state + (b - b0) / 2 * T * nb;
-            for (int k = 0; k < nb; k++, a += Q8, t += T)
-            {
-                ((float*)t)[j] = Fp16.ToFloat(*(ushort*)a);
-                IntDotAvx2.FlipTerms(a + 2).Store(t + 2 + 8 * j);
-            }
-        }
-    }
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16: the activation rows' pair terms
+    /// (LegacyTiles.PairTerms, which the legacy formats' tiles share).</summary>
+    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state) => LegacyTiles.PairTerms(m, b0, b1, state, false);
 
     /// <summary>GemmAvx512 with prompts in the emitted VNNI tiles of sixteen weight rows (Avx512VnniTile16) where
     /// VnniTiles.Available, leftover rows in Avx512Rows4 tiles; decode by the emitted kernel (EmittedDecode) where

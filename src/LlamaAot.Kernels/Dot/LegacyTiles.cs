@@ -82,13 +82,17 @@ internal static unsafe class LegacyTiles
             for (int q = 0; q < 16; q += 4) TFormat.Rows4(w + q * rb, rb, m->Act + b * m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r + q);
     }
 
-    /// <summary>IntGemm's per-batch-tile preparation: for activation rows b0 + 2p + j (j &lt; 2), per block k the pair's
-    /// terms (VnniTiles.Q8_0TermsPerBlock or Q8_1TermsPerBlock ints): fp32 d_a at j, the int32 −128·Σ of piece c at
-    /// 2 + 8j + c, and for Q8_1 fp32 s_a at 18 + j.</summary>
-    private static void ActivationTerms<TFormat>(MatMulArgs* m, int b0, int b1, int* state) where TFormat : struct, ILegacyTileFormat
+    /// <summary>IntGemm's per-batch-tile preparation of the format's activation terms (PairTerms).</summary>
+    private static void ActivationTerms<TFormat>(MatMulArgs* m, int b0, int b1, int* state) where TFormat : struct, ILegacyTileFormat =>
+        PairTerms(m, b0, b1, state, TFormat.Mins);
+
+    /// <summary>The Q8_0 tile's activation terms for Q8_0 (q8_1 false) or Q8_1 activation rows: for rows b0 + 2p + j
+    /// (j &lt; 2), per block k the pair's terms (VnniTiles.Q8_0TermsPerBlock or Q8_1TermsPerBlock ints): fp32 d_a at j,
+    /// the int32 −128·Σ of piece c (quants 4c..4c+3) at 2 + 8j + c, and for Q8_1 fp32 s_a at 18 + j.</summary>
+    public static void PairTerms(MatMulArgs* m, int b0, int b1, int* state, bool q8_1)
     {
-        int nb = m->Cols / 32, t = TFormat.Mins ? VnniTiles.Q8_1TermsPerBlock : VnniTiles.Q8_0TermsPerBlock;
-        int actBytes = TFormat.Mins ? LegacyAvx2.Q8_1 : IntDotAvx2.Q8, qs = TFormat.Mins ? 4 : 2;
+        int nb = m->Cols / 32, t = q8_1 ? VnniTiles.Q8_1TermsPerBlock : VnniTiles.Q8_0TermsPerBlock;
+        int actBytes = q8_1 ? LegacyAvx2.Q8_1 : IntDotAvx2.Q8, qs = q8_1 ? 4 : 2;
         for (int b = b0; b < b1; b++)
         {
             byte* a = m->Act + b * m->ActRowBytes;
@@ -98,7 +102,7 @@ internal static unsafe class LegacyTiles
             {
                 ((float*)p)[j] = Fp16.ToFloat(*(ushort*)a);
                 IntDotAvx2.FlipTerms(a + qs).Store(p + 2 + 8 * j);
-                if (TFormat.Mins) ((float*)p)[VnniTiles.Q8_0TermsPerBlock + j] = Fp16.ToFloat(*(ushort*)(a + 2));
+                if (q8_1) ((float*)p)[VnniTiles.Q8_0TermsPerBlock + j] = Fp16.ToFloat(*(ushort*)(a + 2));
             }
         }
     }
