@@ -375,9 +375,30 @@ public static unsafe partial class DotQ8_0Q8_0
         }
     }
 
-    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16: the activation rows' pair terms
-    /// (LegacyTiles.PairTerms, which the legacy formats' tiles share).</summary>
-    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state) => LegacyTiles.PairTerms(m, b0, b1, state, false);
+    /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16 (TilePairTerms).</summary>
+    private static void ActivationTerms(MatMulArgs* m, int b0, int b1, int* state) => TilePairTerms(m, b0, b1, state, false);
+
+    /// <summary>The Q8_0 tile's activation terms (the legacy formats' tiles share it) for Q8_0 (q8_1 false) or Q8_1
+    /// activation rows: for rows b0 + 2p + j (j &lt; 2), per block k the pair's terms (VnniTiles.Q8_0TermsPerBlock or
+    /// Q8_1TermsPerBlock ints): fp32 d_a at j, the int32 −128·Σ of piece c (quants 4c..4c+3) at 2 + 8j + c, and for
+    /// Q8_1 fp32 s_a at 18 + j.</summary>
+    internal static void TilePairTerms(MatMulArgs* m, int b0, int b1, int* state, bool q8_1)
+    {
+        int nb = m->Cols / 32, t = q8_1 ? VnniTiles.Q8_1TermsPerBlock : VnniTiles.Q8_0TermsPerBlock;
+        int actBytes = q8_1 ? LegacyAvx2.Q8_1 : IntDotAvx2.Q8, qs = q8_1 ? 4 : 2;
+        for (int b = b0; b < b1; b++)
+        {
+            byte* a = m->Act + b * m->ActRowBytes;
+            int j = (b - b0) % 2;
+            int* p = state + (b - b0) / 2 * t * nb;
+            for (int k = 0; k < nb; k++, a += actBytes, p += t)
+            {
+                ((float*)p)[j] = Fp16.ToFloat(*(ushort*)a);
+                IntDotAvx2.FlipTerms(a + qs).Store(p + 2 + 8 * j);
+                if (q8_1) ((float*)p)[VnniTiles.Q8_0TermsPerBlock + j] = Fp16.ToFloat(*(ushort*)(a + 2));
+            }
+        }
+    }
 
     /// <summary>GemmAvx512 with prompts in the emitted VNNI tiles of sixteen weight rows (Avx512VnniTile16) where
     /// VnniTiles.Available, leftover rows in Avx512Rows4 tiles; decode by the emitted kernel (EmittedDecode) where

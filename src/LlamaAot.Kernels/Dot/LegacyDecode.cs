@@ -41,13 +41,14 @@ internal static unsafe class LegacyDecode
             byte* a = m->Act + k * actBytes;
             if (mins)
             {
+                // (d_a, s_a) as one 64-bit value, broadcast eight times.
                 var pair = Vector128.Create(Fp16.ToFloat(*(ushort*)a), Fp16.ToFloat(*(ushort*)(a + 2)), 0, 0);
                 Vector512.Create(pair.AsDouble().ToScalar()).AsSingle().Store(da + 16 * k);
             }
             else
             {
                 da[k] = Fp16.ToFloat(*(ushort*)a);
-                var sixteens = Avx2.MultiplyAddAdjacent(Vector256.Create((byte)16), Vector256.Load((sbyte*)(a + 2)));
+                var sixteens = LegacyAvx2.Sixteens(Vector256.Load((sbyte*)(a + 2)));
                 (Vector256<int>.Zero - Avx2.MultiplyAddAdjacent(sixteens, Vector256<short>.One)).Store(terms + 8 * k);
             }
         }

@@ -82,30 +82,9 @@ internal static unsafe class LegacyTiles
             for (int q = 0; q < 16; q += 4) TFormat.Rows4(w + q * rb, rb, m->Act + b * m->ActRowBytes, m->Cols, m->Y + b * m->YStride + r + q);
     }
 
-    /// <summary>IntGemm's per-batch-tile preparation of the format's activation terms (PairTerms).</summary>
+    /// <summary>IntGemm's per-batch-tile preparation of the format's activation terms (the Q8_0 tile's).</summary>
     private static void ActivationTerms<TFormat>(MatMulArgs* m, int b0, int b1, int* state) where TFormat : struct, ILegacyTileFormat =>
-        PairTerms(m, b0, b1, state, TFormat.Mins);
-
-    /// <summary>The Q8_0 tile's activation terms for Q8_0 (q8_1 false) or Q8_1 activation rows: for rows b0 + 2p + j
-    /// (j &lt; 2), per block k the pair's terms (VnniTiles.Q8_0TermsPerBlock or Q8_1TermsPerBlock ints): fp32 d_a at j,
-    /// the int32 −128·Σ of piece c (quants 4c..4c+3) at 2 + 8j + c, and for Q8_1 fp32 s_a at 18 + j.</summary>
-    public static void PairTerms(MatMulArgs* m, int b0, int b1, int* state, bool q8_1)
-    {
-        int nb = m->Cols / 32, t = q8_1 ? VnniTiles.Q8_1TermsPerBlock : VnniTiles.Q8_0TermsPerBlock;
-        int actBytes = q8_1 ? LegacyAvx2.Q8_1 : IntDotAvx2.Q8, qs = q8_1 ? 4 : 2;
-        for (int b = b0; b < b1; b++)
-        {
-            byte* a = m->Act + b * m->ActRowBytes;
-            int j = (b - b0) % 2;
-            int* p = state + (b - b0) / 2 * t * nb;
-            for (int k = 0; k < nb; k++, a += actBytes, p += t)
-            {
-                ((float*)p)[j] = Fp16.ToFloat(*(ushort*)a);
-                IntDotAvx2.FlipTerms(a + qs).Store(p + 2 + 8 * j);
-                if (q8_1) ((float*)p)[VnniTiles.Q8_0TermsPerBlock + j] = Fp16.ToFloat(*(ushort*)(a + 2));
-            }
-        }
-    }
+        DotQ8_0Q8_0.TilePairTerms(m, b0, b1, state, TFormat.Mins);
 
     /// <summary>Byte b of int32 lane i: 0x10 where bit 4c + b of lane i of qh is set (the fifth bits of piece c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -114,12 +93,12 @@ internal static unsafe class LegacyTiles
 
     /// <summary>The sixteen rows' (rb apart) uint32 at p, row i in lane i.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<uint> Rows16(byte* p, long rb)
-    {
-        uint* v = stackalloc uint[16];
-        for (int i = 0; i < 16; i++) v[i] = *(uint*)(p + i * rb);
-        return Vector512.Load(v);
-    }
+    public static Vector512<uint> Rows16(byte* p, long rb) => 
+        Vector512.Create(Vector256.Create(Rows4(p, rb), Rows4(p + 4 * rb, rb)), Vector256.Create(Rows4(p + 8 * rb, rb), Rows4(p + 12 * rb, rb)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Rows4(byte* p, long rb) =>
+        Vector128.Create(*(uint*)p, *(uint*)(p + rb), *(uint*)(p + 2 * rb), *(uint*)(p + 3 * rb));
 
     /// <summary>A legacy block's unsigned values of sixteen rows as piece vectors (low nibbles in 0..3, high in 4..7),
     /// with the fifth bits when qh is given, plus <paramref name="offset"/> (the sign flip of q + 128).</summary>
