@@ -44,11 +44,15 @@ public static unsafe partial class DotQ4_KQ8_K
         else GemmAvx2Blockwise(m, start, end);
     }
 
+    /// <summary>Super-blocks per row VnniBlockwiseDecode takes (its buffers live on the stack: 32 KiB of activation
+    /// quants at most); longer rows decode as on AVX2, with the same bits.</summary>
+    private const int VnniDecodeMaxBlocks = 128;
+
     /// <summary>GemmAvx512Blockwise with emitted code where it is in place: decode through VnniBlockwiseDecode
     /// (Jit/VnniDecode.cs), the prompt tiles' groups of eight and four activation rows in VNNI code (Jit/VnniTiles.cs).</summary>
     public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
     {
-        if (m->Batch == 1 && VnniDecode.Available && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ4_K.QK <= DecodeMaxBlocks)
+        if (m->Batch == 1 && VnniDecode.Available && X86.Avx2.IsSupported && Fma.IsSupported && m->Cols / BlockQ4_K.QK <= VnniDecodeMaxBlocks)
         {
             VnniBlockwiseDecode(m, start, end);
             return;
@@ -64,8 +68,9 @@ public static unsafe partial class DotQ4_KQ8_K
     /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2Blockwise: per row, the emitted kernel
     /// (Jit/VnniDecode.cs) writes the (sumi, summ) pairs and the (d_w·d_a, dmin_w·d_a) pairs of its super-blocks in
     /// groups of four, DecodePart the last nb mod 4, and the spec's two chains run over them in order as lanes 0 and 1
-    /// of one xmm. The activation's parts (its sub-block sums widened to int32, d_a twice) are formed once per call.
-    /// Callers check VnniDecode.Available, Avx2, Fma and nb ≤ DecodeMaxBlocks.</summary>
+    /// of one xmm. The activation's parts (its quants in the kernel's sub-block order, its sub-block sums widened to
+    /// int32, d_a twice) are formed once per call. Callers check VnniDecode.Available, Avx2, Fma and
+    /// nb ≤ VnniDecodeMaxBlocks.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void VnniBlockwiseDecode(MatMulArgs* m, int start, int end)
     {
@@ -77,37 +82,42 @@ public static unsafe partial class DotQ4_KQ8_K
         for (int k = 0; k < nb; k++)
         {
             sums[k] = SubBlockSums(y + k);
-            X86.Avx2.ConvertToVector256Int32(sums[k]).Store(wide + 8 * k);
+            X86.Avx2.ConvertToVector256Int32(sums[k].AsUInt16()).Store(wide + 8 * k);   // (S, 0) word pairs
             dpairs[2 * k] = dpairs[2 * k + 1] = y[k].D;
         }
-        float* terms = stackalloc float[2 * nb];
-        float* scales = stackalloc float[2 * nb];
+        byte* raw = stackalloc byte[VnniDecode.Q4_KActBytes * 4 * groups + 63];
+        byte* act = IntDotAvx512.Align64(raw);
+        for (int k = 0; k < 4 * groups; k++) VnniDecode.PrepareQ4_KActivation(y[k].Qs, act + VnniDecode.Q4_KActBytes * k);
+        float* scales = stackalloc float[8];
+        float* chain = stackalloc float[4];
         var args = new Q4_KDecodeArgs
         {
-            Groups = groups, Act = (byte*)y, Sums = wide, DPairs = dpairs, Terms = terms, Scales = scales, Constants = VnniDecode.ConstantTable,
+            Groups = groups, Act = act, Sums = wide, DPairs = dpairs, Scales = scales, Chain = chain, Constants = VnniDecode.ConstantTable,
         };
-        for (int r = start; r < end; r++)
+        for (int i = 0; i < end - start; i++) VnniDecodeRow(m, MatMul.MatMul.TwoStreamRow(start, end, i), &args, sums);
+    }
+
+    /// <summary>VnniBlockwiseDecode's row r: the kernel's groups and their chains, then DecodePart's rest.</summary>
+    private static void VnniDecodeRow(MatMulArgs* m, int r, Q4_KDecodeArgs* args, Vector128<short>* sums)
+    {
+        int nb = m->Cols / BlockQ4_K.QK, groups = (int)args->Groups;
+        var y = (BlockQ8_K*)m->Act;
+        var x = (BlockQ4_K*)(m->W + r * m->RowBytes);
+        var v = Vector128<float>.Zero;   // (acc, accm, 0, 0)
+        if (groups > 0)
         {
-            var x = (BlockQ4_K*)(m->W + r * m->RowBytes);
-            if (groups > 0)
-            {
-                args.X = (byte*)x;
-                VnniDecode.Q4_KTerms(&args);
-            }
-            for (int k = 4 * groups; k < nb; k++)
-            {
-                var h = DecodePart(x, y, sums, k);
-                terms[2 * k] = h.GetElement(0) + h.GetElement(1);
-                terms[2 * k + 1] = h.GetElement(2) + h.GetElement(3);
-                var dd = WidenScales(x + k) * Vector128.Create(y[k].D);
-                scales[2 * k] = dd.ToScalar();
-                scales[2 * k + 1] = dd.GetElement(1);
-            }
-            var v = Vector128<float>.Zero;   // (acc, accm, 0, 0)
-            for (int k = 0; k < nb; k++)
-                v = Fma.MultiplyAdd(Sse2.LoadScalarVector128((double*)(terms + 2 * k)).AsSingle(), Sse2.LoadScalarVector128((double*)(scales + 2 * k)).AsSingle(), v);
-            m->Y[r] = v.ToScalar() - v.GetElement(1);
+            Vector128<float>.Zero.Store(args->Chain);
+            args->X = (byte*)x;
+            VnniDecode.Q4_KTerms(args);
+            v = Vector128.Create(args->Chain[0], args->Chain[1], 0f, 0);
         }
+        for (int k = 4 * groups; k < nb; k++)
+        {
+            var h = DecodePart(x, y, sums, k);
+            var terms = Vector128.Create((float)(h.GetElement(0) + h.GetElement(1)), h.GetElement(2) + h.GetElement(3), 0, 0);
+            v = Fma.MultiplyAdd(terms, WidenScales(x + k) * Vector128.Create(y[k].D), v);
+        }
+        m->Y[r] = v.ToScalar() - v.GetElement(1);
     }
 
     /// <summary>IntGemm's per-batch-tile preparation for Avx512VnniTile16 (Q4_KTileArgs.Terms): for activation rows

@@ -71,8 +71,9 @@ internal static unsafe class KQuantVnniRows
             for (int k = 0; k < nb; k++) terms(y + k, t + termsPerBlock * k);
         float* lanes = stackalloc float[16];
         var args = new KLanesDecodeArgs { Blocks = nb, Act = m->Act, Terms = t, Lanes = lanes, Constants = VnniDecode.ConstantTable };
-        for (int r = start; r < end; r++)
+        for (int i = 0; i < end - start; i++)
         {
+            int r = MatMul.MatMul.TwoStreamRow(start, end, i);
             args.X = m->W + r * m->RowBytes;
             kernel(&args);
             m->Y[r] = finish switch

@@ -25,6 +25,7 @@
 //   Q2_K (blockwise, KQuantVnniRows.Decode): a row's two scalar chains, see EmitQ2_K; 14 → 23–25 GB/s.
 //   Q4_1, Q5_0, Q5_1 (LegacyDecode): four rows' spec lanes (and mins chains), see EmitLegacy; 15.5–17 → 29–34 GB/s.
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels.Dot;
 
@@ -92,14 +93,19 @@ internal unsafe struct Q4_KDecodeArgs
 {
     public byte* X;
     public long Groups;
-    /// <summary>The activation's Q8_K blocks, as they are.</summary>
+    /// <summary>Per super-block the activation's quants in the kernel's sub-block order (PrepareQ4_KActivation),
+    /// 64-byte aligned.</summary>
     public byte* Act;
-    /// <summary>Per super-block the activation's eight 32-element sums (int32, SubBlockSums widened).</summary>
+    /// <summary>Per super-block the activation's eight 32-element sums (SubBlockSums) zero-extended to int32: (S, 0)
+    /// word pairs.</summary>
     public int* Sums;
     /// <summary>Per super-block its d_a twice.</summary>
     public float* DPairs;
-    /// <summary>Out: per super-block (float(sumi), float(summ)) and (fp32(d_w)·d_a, fp32(dmin_w)·d_a).</summary>
-    public float* Terms, Scales;
+    /// <summary>The kernel's scratch: 32 bytes, a group's (fp32(d_w)·d_a, fp32(dmin_w)·d_a) pairs.</summary>
+    public float* Scales;
+    /// <summary>In and out: the spec's two chains (acc, accm) in floats 0 and 1 (2 and 3 are scratch), before and after
+    /// the kernel's super-blocks.</summary>
+    public float* Chain;
     public byte* Constants;
 }
 
@@ -228,8 +234,9 @@ internal static unsafe class VnniDecode
     private const int ScalesLow = 6, ScalesHigh = 7, KeepLow = 8, KeepMinHigh = 9, KeepTopBits = 10;
     // Q8_0: 0x80 in every byte (the sign flip that makes the weights vpdpbusd's unsigned operand).
     private const int SignBits = 11;
-    // Q4_K: the vgf2p8affineqb matrices keeping the low nibble (low half) and shifting the high one down (high half);
-    // the vpermw indices of (sc_2j ×16, sc_2j+1 ×16) for j = 0..3 and of the mins as (m_k, 0) words.
+    // Q5_K: the vgf2p8affineqb matrices keeping the low nibble (low half) and shifting the high one down (high half);
+    // the vpermw indices of (sc_2j ×16, sc_2j+1 ×16) for j = 0..3. Q4_K: those of the mins as (m_k, m_k) words (the
+    // sums they meet are (S_k, 0) word pairs).
     private const int NibbleHalves = 12, ScaleWords = 13, MinWords = 17;
     // Q6_K: 0x30 in every byte; the word shifts of qh for the two halves of a chunk pair (left: 4, 2; right: 0, 2);
     // the vpermw indices of chunk pair k's scale words (sub-block 4k + i/8 at word i).
@@ -247,7 +254,25 @@ internal static unsafe class VnniDecode
     // Legacy: the vgf2p8affineqb matrices keeping the low nibble (128-bit lanes 0 and 2) and shifting the high one down
     // (lanes 1 and 3); the vpshufb indices spreading qh byte j / 8 to byte j of a row's 32 (j = i + 16·(lane mod 2));
     // 1 << (j mod 8) in byte j; the matrix setting bit 4 to the parity of the byte (one bit at most is set).
-    private const int NibbleLanes = 48, QhSpread = 49, BitOfByte = 50, AnyBitTo4 = 51, ConstantVectors = 52;
+    private const int NibbleLanes = 48, QhSpread = 49, BitOfByte = 50, AnyBitTo4 = 51;
+    // Q4_K: the vpermw indices of (sc_a ×16, sc_b ×16) for the sub-block pairs (a, b) of the kernel's nibble vectors:
+    // (0, 2), (1, 3), (4, 6), (5, 7).
+    // Q4_K: the vpermd indices gathering dword 0 of each 128-bit quarter into lanes 0..3.
+    private const int Q4KWords = 52, Q4KHeads = 56, ConstantVectors = 57;
+
+    /// <summary>Bytes per super-block of the Q4_K kernel's activation (PrepareQ4_KActivation).</summary>
+    internal const int Q4_KActBytes = 256;
+
+    /// <summary>The Q4_K kernel's activation for one Q8_K block's quants: its eight 32-byte sub-blocks in the order of
+    /// the kernel's nibble vectors, 0, 2, 1, 3, 4, 6, 5, 7, at dst (Q4_KActBytes).</summary>
+    internal static void PrepareQ4_KActivation(sbyte* q, byte* dst)
+    {
+        for (int v = 0; v < 8; v++)
+        {
+            int sub = 4 * (v / 4) + (v % 4) switch { 0 => 0, 1 => 2, 2 => 1, _ => 3 };
+            Vector256.Load(q + 32 * sub).AsByte().Store(dst + 32 * v);
+        }
+    }
 
     internal static void WriteConstants(byte* c)
     {
@@ -293,8 +318,16 @@ internal static unsafe class VnniDecode
             var words = (ushort*)(c + 64 * (ScaleWords + j));
             for (int i = 0; i < 32; i++) words[i] = (ushort)(2 * j + i / 16);
         }
+        for (int j = 0; j < 4; j++)
+        {
+            var words = (ushort*)(c + 64 * (Q4KWords + j));
+            int first = 4 * (j / 2) + j % 2;
+            for (int i = 0; i < 32; i++) words[i] = (ushort)(first + 2 * (i / 16));
+        }
+        var heads = (int*)(c + 64 * Q4KHeads);
+        for (int i = 0; i < 16; i++) heads[i] = 4 * (i % 4);
         var mins = (ushort*)(c + 64 * MinWords);
-        for (int i = 0; i < 32; i++) mins[i] = (ushort)(i < 16 && i % 2 == 0 ? 8 + i / 2 : 16);
+        for (int i = 0; i < 32; i++) mins[i] = (ushort)(8 + i / 2 % 8);
         for (int i = 0; i < 64; i++) c[64 * HighBits + i] = 0x30;
         var up = (ushort*)(c + 64 * ShiftsUp);
         var down = (ushort*)(c + 64 * ShiftsDown);
@@ -359,93 +392,151 @@ internal static unsafe class VnniDecode
         }
     }
 
-    /// <summary>The Q4_K kernel; System V ABI, argument a Q4_KDecodeArgs*. Per super-block of the row: its scales and
-    /// mins unpacked (get_scale_min_k4, by vpshufb, shifts and masks) and widened to words; per 32 bytes of quants
-    /// (sub-blocks 2j and 2j + 1, the low and high nibbles), the bytes broadcast to both halves of a zmm and one
-    /// vgf2p8affineqb with a matrix per half gives the low nibbles in the low half and the high nibbles in the high
-    /// half, in element order, against the activation's 64 bytes of the two sub-blocks as they lie; vpmaddubsw forms
-    /// int16 pair sums (at most 2·15·128, no saturation) and vpdpwssd with (sc_2j ×16, sc_2j+1 ×16), picked from the
-    /// words by vpermw, adds them into the block's sumi lanes. summ's lanes are one vpdpwssd of the mins (as (m, 0)
-    /// words) and the activation's sub-block sums. Every four super-blocks, the sumi halves are added, one
-    /// transpose-and-add tree turns the eight lane vectors into (sumi, summ) pairs, and their d and dmin are
-    /// converted by vcvtph2ps. All integer sums are exact, so the pairs are the spec's.</summary>
+    /// <summary>The Q4_K kernel; System V ABI, argument a Q4_KDecodeArgs*. Per group of four super-blocks: their
+    /// heads' scales and mins unpacked together (get_scale_min_k4, by vpshufb, shifts and masks, one head per 128-bit
+    /// quarter) a group ahead, so the chain from the head loads to the scale words is off the group's path, and
+    /// widened to words. Per super-block and 64 bytes of quants, a mask and a shift give two vectors of nibbles:
+    /// sub-blocks (4h, 4h + 2) in the low nibbles, (4h + 1, 4h + 3) in the high, each against the activation's
+    /// sub-blocks prepared in that order (PrepareQ4_KActivation); vpmaddubsw forms int16 pair sums (at most 2·15·128,
+    /// no saturation) and vpdpwssd with the two sub-blocks' scales, picked from the words by vpermw, adds them into the
+    /// block's sumi lanes. summ's lanes are one vpdpwssd of the mins against the activation's sub-block sums. Every
+    /// group, the sumi halves are added, one transpose-and-add tree turns the eight lane vectors into (sumi, summ)
+    /// pairs, their d and dmin are converted by vcvtph2ps, and the spec's two chains take the group's four steps in
+    /// lanes 0 and 1 of an xmm kept in Q4_KDecodeArgs.Chain. All integer sums are exact, so the chains are the spec's.
+    /// Zen 5, one thread, against the kernel before (a head unpacked per super-block, on its path, and two
+    /// vgf2p8affineqb nibble splits): 512×2048 from L2 37 → 44 GB/s, 192×8192 → 48.</summary>
     internal static byte[] EmitQ4_K()
     {
-        const Gpr X = Gpr.Rsi, Sums = Gpr.R9, DPairs = Gpr.R10, Terms = Gpr.R11, Scales = Gpr.Rax;
-        const int BlockBytes = 144, ActBytes = 292;
-        // zmm 0..3: quants, nibbles, pair sums, scale words; 4 + k: super-block k's first 16 bytes (xmm); 8 + 2k,
-        // 9 + 2k: super-block k's sumi (zmm, then ymm) and summ (ymm) lanes; 16: the widened scales and mins; 17..19:
-        // the scale unpack (17 later the mins); 20..30: the constants.
-        const int Q = 0, N = 1, P = 2, SC = 3, Head = 4, Lanes = 8, W = 16, U = 17, Mins = 17;
-        const int Halves = 20, Unpack = 21, Words = 26, MinIndex = 30;
         var e = new X86Emitter();
         e.Load(Gpr.Rax, new Mem(Args, 56));
-        e.LoadInt(Halves, new Mem(Gpr.Rax, 64 * NibbleHalves));
-        for (int i = 0; i < 5; i++) e.LoadInt(Unpack + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
-        for (int j = 0; j < 4; j++) e.LoadInt(Words + j, new Mem(Gpr.Rax, 64 * (ScaleWords + j)));
-        e.LoadInt(MinIndex, new Mem(Gpr.Rax, 64 * MinWords));
-        e.LoadFields(Args, X, Count, Act, Sums, DPairs, Terms, Scales);
-
+        e.LoadInt(Q4K.Low, new Mem(Gpr.Rax, 64 * Mask));
+        for (int i = 0; i < 5; i++) e.LoadInt(Q4K.Unpack + i, new Mem(Gpr.Rax, 64 * (ScalesLow + i)));
+        for (int j = 0; j < 4; j++) e.LoadInt(Q4K.Words + j, new Mem(Gpr.Rax, 64 * (Q4KWords + j)));
+        e.LoadInt(Q4K.MinIndex, new Mem(Gpr.Rax, 64 * MinWords));
+        e.LoadInt(Q4K.HeadIndex, new Mem(Gpr.Rax, 64 * Q4KHeads));
+        e.LoadFields(Args, Q4K.X, Count, Act, Q4K.Sums, Q4K.DPairs, Q4K.Scales, Q4K.Chain);
+        // The first group's heads; each group then unpacks the next one's while it works (the last group, after the
+        // loop, reads nothing past the row).
+        Q4_KHeads(e, 0);
+        e.Sub(Count, 1);
+        int last = e.JumpIfZeroForward();
         int loop = e.Position;
-        for (int k = 0; k < 4; k++)
-        {
-            var x = new Mem(X, BlockBytes * k);
-            var a = new Mem(Act, ActBytes * k + 4);
-            // Into L2 a page ahead (tinyllama Q4_K_M tg at two threads: 45 t/s prefetching into L1, 49–51 into L2;
-            // two pages ahead measured no better).
-            for (int line = 0; line < 3; line++) e.PrefetchL2(x + (4096 + 64 * line));
-            int head = Head + k, sumi = Lanes + 2 * k, summ = sumi + 1;
-            // sc0..sc7, m0..m7 as words (UnpackScalesAndMins).
-            e.LoadInt(head, x, 128);
-            UnpackScalesAndMins(e, head, U, Unpack, W);
-            e.Xor(sumi, sumi, sumi);
-            for (int j = 0; j < 4; j++)
-            {
-                e.BroadcastInt256(Q, x + (16 + 32 * j));
-                e.GaloisAffine(N, Q, Halves, 0);
-                e.MultiplyAddBytes(P, N, a + 64 * j);
-                e.PermuteWords(SC, Words + j, W);
-                e.DotWords(sumi, P, SC);
-            }
-            e.PermuteWords(Mins, MinIndex, W);
-            e.Xor(summ, summ, summ, 256);
-            e.DotWords(summ, Mins, new Mem(Sums, 32 * k), 256);
-            e.ExtractUpper256(Q, sumi);
-            e.AddInt(sumi, sumi, Q, 256);
-        }
-        // d, dmin of the four super-blocks: the first dword of each head, side by side, to fp32, times d_a.
-        e.UnpackLowInt32(1, Head, Head + 1, 128);
-        e.UnpackLowInt32(2, Head + 2, Head + 3, 128);
-        e.UnpackLowInt64(1, 1, 2, 128);
-        e.HalfToFloat256(1, 1);
-        e.Multiply256(1, 1, new Mem(DPairs));
-        e.Store256(new Mem(Scales), 1);
-        // Lanes 8..15 (sumi0, summ0, .., summ3) to eight sums in that order: unpack-and-add in dwords, in qwords, then
-        // the two 128-bit halves.
-        for (int p = 0; p < 4; p++)
-        {
-            int v = Lanes + 2 * p, t = 2 * p;
-            e.UnpackLowInt32(t, v, v + 1, 256);
-            e.UnpackHighInt32(t + 1, v, v + 1, 256);
-            e.AddInt(t, t, t + 1, 256);
-        }
-        for (int p = 0; p < 2; p++)
-        {
-            int v = 4 * p, t = 4 * p + 1;
-            e.UnpackLowInt64(t, v, v + 2, 256);
-            e.UnpackHighInt64(t + 2, v, v + 2, 256);
-            e.AddInt(t, t, t + 2, 256);
-        }
-        e.ShuffleHalves256(0, 1, 5, 0b00);
-        e.ShuffleHalves256(2, 1, 5, 0b11);
-        e.AddInt(0, 0, 2, 256);
-        e.IntToFloat(0, 0, 256);
-        e.Store256(new Mem(Terms), 0);
-
-        e.NextIteration(loop, Count, [(X, 4 * BlockBytes), (Act, 4 * ActBytes), (Sums, 4 * 32), (DPairs, 32), (Terms, 32), (Scales, 32)]);
+        Q4_KGroup(e, true);
+        e.NextIteration(loop, Count, [(Q4K.X, 4 * Q4K.BlockBytes), (Act, 4 * Q4_KActBytes), (Q4K.Sums, 4 * 32), (Q4K.DPairs, 32)]);
+        e.Bind(last);
+        Q4_KGroup(e, false);
         e.ZeroUpper();
         e.Return();
         return e.ToArray();
+    }
+
+    /// <summary>The Q4_K kernel's registers: zmm 0..3 quants, nibbles, pair sums, scale words (then min words); 4 the
+    /// four heads; 5..7 the scale unpack (5 then holds the next group's sc/m bytes); 8 + 2k, 9 + 2k super-block k's
+    /// sumi (zmm, then ymm) and summ (ymm) lanes; 16 + k super-block k's scales and mins as words (at words 0..15);
+    /// 20..31 the constants.</summary>
+    private static class Q4K
+    {
+        public const Gpr X = Gpr.Rsi, Sums = Gpr.R9, DPairs = Gpr.R10, Scales = Gpr.R11, Chain = Gpr.Rax;
+        public const int BlockBytes = 144;
+        public const int Q = 0, N = 1, P = 2, SC = 3, Heads = 4, U = 5, Lanes = 8, W = 16;
+        public const int Low = 20, Unpack = 21, Words = 26, MinIndex = 30, HeadIndex = 31;
+        /// <summary>The reduction tree's eight temporaries (free once the group's sums are in the lanes).</summary>
+        public static readonly int[] Tree = [0, 1, 2, 3, 16, 17, 18, 19];
+    }
+
+    /// <summary>The four heads of the group <paramref name="group"/> groups on from X in the 128-bit quarters of zmm 4,
+    /// unpacked together to sc/m bytes in zmm 5 (get_scale_min_k4 works within a quarter).</summary>
+    private static void Q4_KHeads(X86Emitter e, int group)
+    {
+        int at = 4 * Q4K.BlockBytes * group;
+        e.LoadInt(Q4K.Heads, new Mem(Q4K.X, at), 128);
+        for (int k = 1; k < 4; k++) e.InsertQuarter(Q4K.Heads, Q4K.Heads, new Mem(Q4K.X, at + Q4K.BlockBytes * k), (byte)k);
+        UnpackScaleAndMinBytes(e, Q4K.Heads, Q4K.U, Q4K.Unpack, 512);
+    }
+
+    /// <summary>One group of four super-blocks at X, its heads in zmm 4 and their sc/m bytes in zmm 5; with
+    /// <paramref name="next"/>, the next group's heads are loaded and unpacked meanwhile.</summary>
+    private static void Q4_KGroup(X86Emitter e, bool next)
+    {
+        const int Q = Q4K.Q, N = Q4K.N, P = Q4K.P, SC = Q4K.SC, U = Q4K.U, W = Q4K.W;
+        // The sc/m words: super-blocks 0 and 1 in W, 2 and 3 in W + 2, each pair's second moved to words 0..15 of
+        // its own register (W + 1, W + 3).
+        e.ZeroExtendBytesToWords(W, U);
+        e.ExtractUpper256(U + 1, U);
+        e.ZeroExtendBytesToWords(W + 2, U + 1);
+        e.ShuffleQuarters(W + 1, W, W, 0x4E);
+        e.ShuffleQuarters(W + 3, W + 2, W + 2, 0x4E);
+        // d, dmin of the four super-blocks: the first dword of each head, side by side, to fp32, times d_a.
+        e.PermuteInt32(N, Q4K.HeadIndex, Q4K.Heads);
+        e.HalfToFloat256(N, N);
+        e.Multiply256(N, N, new Mem(Q4K.DPairs));
+        e.Store256(new Mem(Q4K.Scales), N);
+        if (next) Q4_KHeads(e, 1);
+        for (int k = 0; k < 4; k++)
+        {
+            var x = new Mem(Q4K.X, Q4K.BlockBytes * k);
+            var a = new Mem(Act, Q4_KActBytes * k);
+            // Into L2 a page ahead (tinyllama Q4_K_M tg at two threads: 45 t/s prefetching into L1, 49–51 into L2;
+            // two pages ahead measured no better).
+            for (int line = 0; line < 3; line++) e.PrefetchL2(x + (4096 + 64 * line));
+            int sumi = Q4K.Lanes + 2 * k, summ = sumi + 1;
+            e.Xor(sumi, sumi, sumi);
+            for (int h = 0; h < 2; h++)
+            {
+                // 64 bytes of quants: sub-blocks 4h and 4h + 2 in their low nibbles, 4h + 1 and 4h + 3 in the high.
+                e.LoadInt(Q, x + (16 + 64 * h));
+                for (int half = 0; half < 2; half++)
+                {
+                    if (half == 0) e.And(N, Q, Q4K.Low);
+                    else
+                    {
+                        e.ShiftRightWords(N, Q, 4);
+                        e.And(N, N, Q4K.Low);
+                    }
+                    e.MultiplyAddBytes(P, N, a + (128 * h + 64 * half));
+                    e.PermuteWords(SC, Q4K.Words + 2 * h + half, W + k);
+                    e.DotWords(sumi, P, SC);
+                }
+            }
+            e.PermuteWords(SC, Q4K.MinIndex, W + k);
+            e.Xor(summ, summ, summ, 256);
+            e.DotWords(summ, SC, new Mem(Q4K.Sums, 32 * k), 256);
+            e.ExtractUpper256(Q, sumi);
+            e.AddInt(sumi, sumi, Q, 256);
+        }
+        // Lanes 8..15 (sumi0, summ0, .., summ3) to eight sums in that order: unpack-and-add in dwords, in qwords, then
+        // the two 128-bit halves.
+        var t = Q4K.Tree;
+        for (int p = 0; p < 4; p++)
+        {
+            int v = Q4K.Lanes + 2 * p;
+            e.UnpackLowInt32(t[2 * p], v, v + 1, 256);
+            e.UnpackHighInt32(t[2 * p + 1], v, v + 1, 256);
+            e.AddInt(t[2 * p], t[2 * p], t[2 * p + 1], 256);
+        }
+        for (int p = 0; p < 2; p++)
+        {
+            int v = 4 * p, r = 4 * p + 1;
+            e.UnpackLowInt64(t[r], t[v], t[v + 2], 256);
+            e.UnpackHighInt64(t[r + 2], t[v], t[v + 2], 256);
+            e.AddInt(t[r], t[r], t[r + 2], 256);
+        }
+        e.ShuffleHalves256(t[0], t[1], t[5], 0b00);
+        e.ShuffleHalves256(t[2], t[1], t[5], 0b11);
+        e.AddInt(t[0], t[0], t[2], 256);
+        e.IntToFloat(t[0], t[0], 256);
+        // The spec's chains over the group's super-blocks in order: (acc, accm) = fma((sumi_k, summ_k), (d_k·d_a,
+        // dmin_k·d_a), (acc, accm)) in lanes 0 and 1 of an xmm (lanes 2 and 3 carry whatever comes).
+        int c = t[1], s1 = t[2], s2 = t[3];
+        e.LoadInt(c, new Mem(Q4K.Chain), 128);
+        e.FusedMultiplyAdd(c, t[0], new Mem(Q4K.Scales), 128);
+        e.ShuffleInt32(s1, t[0], 0xEE, 128);
+        e.FusedMultiplyAdd(c, s1, new Mem(Q4K.Scales, 8), 128);
+        e.ShuffleHalves256(s2, t[0], t[0], 0b01);
+        e.FusedMultiplyAdd(c, s2, new Mem(Q4K.Scales, 16), 128);
+        e.ShuffleInt32(s1, s2, 0xEE, 128);
+        e.FusedMultiplyAdd(c, s1, new Mem(Q4K.Scales, 24), 128);
+        e.Store128(new Mem(Q4K.Chain), c);
     }
 
     /// <summary>A K-quant block's 6-bit scales and mins (get_scale_min_k4) from its first 16 bytes in xmm head to words
@@ -454,16 +545,23 @@ internal static unsafe class VnniDecode
     /// are temporaries, unpack .. unpack + 4 the constants ScalesLow .. KeepTopBits.</summary>
     private static void UnpackScalesAndMins(X86Emitter e, int head, int u, int unpack, int w)
     {
-        e.ShuffleBytes(u, head, unpack, 128);
-        e.ShuffleBytes(u + 1, head, unpack + 1, 128);
-        e.ShiftRightWords(u + 2, u, 4, 128);
-        e.And(u + 2, u + 2, unpack + 3, 128);
-        e.And(u, u, unpack + 2, 128);
-        e.Or(u, u, u + 2, 128);
-        e.ShiftRightWords(u + 1, u + 1, 2, 128);
-        e.And(u + 1, u + 1, unpack + 4, 128);
-        e.Or(u, u, u + 1, 128);
+        UnpackScaleAndMinBytes(e, head, u, unpack, 128);
         e.ZeroExtendBytesToWords256(w, u);
+    }
+
+    /// <summary>UnpackScalesAndMins's bytes, left in u: sc0..sc7, m0..m7 of the block whose first 16 bytes are in each
+    /// 128-bit quarter of head (the first <paramref name="bits"/> of it).</summary>
+    private static void UnpackScaleAndMinBytes(X86Emitter e, int head, int u, int unpack, int bits)
+    {
+        e.ShuffleBytes(u, head, unpack, bits);
+        e.ShuffleBytes(u + 1, head, unpack + 1, bits);
+        e.ShiftRightWords(u + 2, u, 4, bits);
+        e.And(u + 2, u + 2, unpack + 3, bits);
+        e.And(u, u, unpack + 2, bits);
+        e.Or(u, u, u + 2, bits);
+        e.ShiftRightWords(u + 1, u + 1, 2, bits);
+        e.And(u + 1, u + 1, unpack + 4, bits);
+        e.Or(u, u, u + 1, bits);
     }
 
     /// <summary>The Q5_K kernel; System V ABI, argument a KLanesDecodeArgs*. It computes DotQ5_KQ8_K.Avx2's lanes and

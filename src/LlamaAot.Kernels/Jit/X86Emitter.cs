@@ -70,6 +70,9 @@ internal sealed class X86Emitter
     /// <summary>vfmadd231ps acc, a, b: acc = a·b + acc, one rounding.</summary>
     public void FusedMultiplyAdd(int acc, int a, int b, int bits = 512) => Evex(Map0F38, P66, acc, a, b, 0xB8, W0, Length(bits));
 
+    /// <summary>vfmadd231ps acc, a, m: acc = a·m + acc, one rounding.</summary>
+    public void FusedMultiplyAdd(int acc, int a, Mem m, int bits = 512) => Evex(Map0F38, P66, acc, a, m, false, 0xB8, W0, Length(bits));
+
     /// <summary>vpxord dst, a, b.</summary>
     public void Xor(int dst, int a, int b, int bits = 512) => Evex(Map0F, P66, dst, a, b, 0xEF, W0, Length(bits));
 
@@ -158,6 +161,9 @@ internal sealed class X86Emitter
     /// <summary>vmovups m256, ymm.</summary>
     public void Store256(Mem m, int ymm) => Evex(Map0F, NoPrefix, ymm, 0, m, false, 0x11, W0, L256);
 
+    /// <summary>vmovups m128, xmm.</summary>
+    public void Store128(Mem m, int xmm) => Evex(Map0F, NoPrefix, xmm, 0, m, false, 0x11, W0, 0);
+
     /// <summary>vextractf32x8 m256, zmm, 1: the upper 256 bits (AVX-512DQ).</summary>
     public void StoreUpper256(Mem m, int zmm) => Evex(Map0F3A, P66, zmm, 0, m, false, 0x1B, W0, L512, 1);
 
@@ -207,6 +213,9 @@ internal sealed class X86Emitter
 
     /// <summary>vpmovzxbw ymm, xmm: sixteen bytes zero-extended to words (the zmm's upper 256 bits cleared).</summary>
     public void ZeroExtendBytesToWords256(int ymm, int xmm) => Evex(Map0F38, P66, ymm, 0, xmm, 0x30, W0, L256);
+
+    /// <summary>vpmovzxbw zmm, ymm: 32 bytes zero-extended to words.</summary>
+    public void ZeroExtendBytesToWords(int zmm, int ymm) => Evex(Map0F38, P66, zmm, 0, ymm, 0x30, W0, L512);
 
     /// <summary>vinserti32x4 zmm, a, m128, imm8: a with 128-bit quarter imm8 replaced by 16 bytes from memory.</summary>
     public void InsertQuarter(int dst, int a, Mem m, byte quarter) => Evex(Map0F3A, P66, dst, a, m, false, 0x38, W0, L512, quarter);
@@ -357,7 +366,15 @@ internal sealed class X86Emitter
         Emit32(target - (Position + 4));
     }
 
-    /// <summary>Points a forward jump's field (from <see cref="JumpIfNotZeroForward"/>) at the current Position.</summary>
+    /// <summary>jz to a place not yet emitted: returns the jump's field for <see cref="Bind"/>.</summary>
+    public int JumpIfZeroForward()
+    {
+        Emit(0x0F, 0x84);
+        Emit32(0);
+        return Position - 4;
+    }
+
+    /// <summary>Points a forward jump's field (from <see cref="JumpIfNotZeroForward"/> or <see cref="JumpIfZeroForward"/>) at the current Position.</summary>
     public void Bind(int field)
     {
         int rel = Position - (field + 4);

@@ -23,6 +23,16 @@ public unsafe struct MatMulArgs
 
 public static unsafe class MatMul
 {
+    /// <summary>The i-th row (i in [0, end − start)) of a decode range taken as two streams, the range's halves a row
+    /// each in turn: start, start + h, start + 1, start + h + 1, … with h = ⌈(end − start) / 2⌉. From DRAM this machine
+    /// serves two far-apart streams faster than one (Zen 5, one thread, the Q4_K decode kernel on 2048×5632: 29.5 →
+    /// 33 GB/s).</summary>
+    public static int TwoStreamRow(int start, int end, int i)
+    {
+        int n = end - start, h = (n + 1) / 2;
+        return i < 2 * (n - h) ? start + (i & 1) * h + (i >> 1) : start + h - 1;
+    }
+
     /// <summary>Rows a thread's share is rounded to, so tiles of consecutive rows stay whole.</summary>
     public const int RowGranule = 4;
 

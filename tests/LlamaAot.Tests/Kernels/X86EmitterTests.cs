@@ -63,6 +63,10 @@ public class X86EmitterTests
         ("vmulps ymm7,ymm7,[r9]", e => e.Multiply256(7, 7, new Mem(Gpr.R9)), "62d1442859b900000000"),
         ("vmovups [rax],ymm7", e => e.Store256(new Mem(Gpr.Rax), 7), "62f17c2811b800000000"),
         ("vmovss [rax+0x20],xmm15", e => e.StoreScalar(new Mem(Gpr.Rax, 0x20), 15), "62717e0811b820000000"),
+        ("vfmadd231ps xmm3,xmm5,[rax+0x10]", e => e.FusedMultiplyAdd(3, 5, new Mem(Gpr.Rax, 0x10), 128), "62f25508b89810000000"),
+        ("vfmadd231ps xmm2,xmm17,[r11]", e => e.FusedMultiplyAdd(2, 17, new Mem(Gpr.R11), 128), "62d27500b89300000000"),
+        ("vmovups [rax],xmm3", e => e.Store128(new Mem(Gpr.Rax), 3), "62f17c08119800000000"),
+        ("vmovups [r11+0x8],xmm19", e => e.Store128(new Mem(Gpr.R11, 8), 19), "62c17c08119b08000000"),
         ("vmovss [r9+0x4],xmm20", e => e.StoreScalar(new Mem(Gpr.R9, 4), 20), "62c17e0811a104000000"),
         ("vpaddd xmm12,xmm12,xmm11", e => e.AddInt(12, 12, 11, 128), "62511d08fee3"),
         ("vcvtdq2ps xmm12,xmm12", e => e.IntToFloat(12, 12, 128), "62517c085be4"),
@@ -121,6 +125,8 @@ public class X86EmitterTests
         ("vpermw zmm17,zmm30,zmm16", e => e.PermuteWords(17, 30, 16), "62a28d408dc8"),
         ("vpmovzxbw ymm16,xmm17", e => e.ZeroExtendBytesToWords256(16, 17), "62a27d2830c1"),
         ("vpmovzxbw ymm16,xmm4", e => e.ZeroExtendBytesToWords256(16, 4), "62e27d2830c4"),
+        ("vpmovzxbw zmm16,ymm17", e => e.ZeroExtendBytesToWords(16, 17), "62a27d4830c1"),
+        ("vpmovzxbw zmm3,ymm5", e => e.ZeroExtendBytesToWords(3, 5), "62f27d4830dd"),
         ("vpsllvw zmm2,zmm1,zmm18", e => e.ShiftLeftWordsVariable(2, 1, 18), "62b2f54812d2"),
         ("vpsrlvw zmm2,zmm1,zmm19", e => e.ShiftRightWordsVariable(2, 1, 19), "62b2f54810d3"),
         ("vpternlogd zmm2,zmm0,zmm16,0xd8", e => e.TernaryLogic(2, 0, 16, 0xd8), "62b37d4825d0d8"),
@@ -181,6 +187,14 @@ public class X86EmitterTests
             e.Jump(start);
         });
         Assert.Equal("0f8501000000" + "c3" + "e9f4ffffff", hex);
+        // je rel32 at 0 over two one-byte rets to 8: +2.
+        Assert.Equal("0f8402000000" + "c3c3", Hex(e =>
+        {
+            int field = e.JumpIfZeroForward();
+            e.Return();
+            e.Return();
+            e.Bind(field);
+        }));
     }
 
     [Fact]
