@@ -22,9 +22,9 @@ public static unsafe partial class DotQ5_KQ8_K
     /// 28.0 → 41.8 t/s at one thread, 52.0 → 61.5 at two.</summary>
     public static void GemmAvx512Vnni(MatMulArgs* m, int start, int end)
     {
-        if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock))
+        if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock, VnniDecode.Q5_KActBytes))
             KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q5_KLanes, KQuantVnniRows.DecodeFinish.LanesAndSumms,
-                &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
+                &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock, &VnniDecode.PrepareQ5_KActivation, VnniDecode.Q5_KActBytes);
         else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
     }
 

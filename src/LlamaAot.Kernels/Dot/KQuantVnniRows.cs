@@ -35,10 +35,14 @@ internal static unsafe class KQuantVnniRows
     private const int DecodeTermsBytes = 64 * 1024;
 
     /// <summary>The emitted decode kernels are in place for this product: batch 1, a row of at least one super-block,
-    /// and the activation's terms (termsPerBlock int16 per super-block) within DecodeTermsBytes.</summary>
-    public static bool DecodeAvailable(MatMulArgs* m, int termsPerBlock) =>
+    /// the activation's terms (termsPerBlock int16 per super-block) within DecodeTermsBytes, and its prepared copy
+    /// (preparedBytes per super-block, Decode's prepare) within DecodePreparedBytes.</summary>
+    public static bool DecodeAvailable(MatMulArgs* m, int termsPerBlock, int preparedBytes = 0) =>
         m->Batch == 1 && VnniDecode.Available && m->Cols / 256 is > 0 and var nb
-        && (long)nb * termsPerBlock * sizeof(short) <= DecodeTermsBytes;
+        && (long)nb * termsPerBlock * sizeof(short) <= DecodeTermsBytes && (long)nb * preparedBytes <= DecodePreparedBytes;
+
+    /// <summary>Bytes of prepared activation the emitted decode kernels may keep on the stack.</summary>
+    private const int DecodePreparedBytes = 64 * 1024;
 
     /// <summary>Q6_K's and Q5_K's activation terms: per super-block the sixteen bsums negated.</summary>
     public const int NegatedSumsPerBlock = 16;
@@ -59,18 +63,28 @@ internal static unsafe class KQuantVnniRows
     /// <summary>Rows [start, end) of a batch-1 product through an emitted decode kernel (Jit/VnniDecode.cs: EmitQ6_K,
     /// EmitQ5_K, EmitQ3_K, EmitQ2_K), each bit for bit the format's AVX2 dot: the kernel runs the row's chains and
     /// <paramref name="finish"/> says how the dot ends. The activation's terms (termsPerBlock int16 per super-block, by
-    /// <paramref name="terms"/>, none when it is null) are formed once per call. Callers check DecodeAvailable.</summary>
+    /// <paramref name="terms"/>, none when it is null) are formed once per call, and so is, with
+    /// <paramref name="prepare"/>, the kernel's copy of the activation (<paramref name="preparedBytes"/> a super-block,
+    /// 64-byte aligned), which it then reads instead of the Q8_K blocks. Callers check DecodeAvailable.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     public static void Decode(MatMulArgs* m, int start, int end, delegate*<KLanesDecodeArgs*, void> kernel, DecodeFinish finish,
-        delegate*<BlockQ8_K*, short*, void> terms, int termsPerBlock)
+        delegate*<BlockQ8_K*, short*, void> terms, int termsPerBlock, delegate*<BlockQ8_K*, byte*, void> prepare = null,
+        int preparedBytes = 0)
     {
         int nb = m->Cols / 256;
         var y = (BlockQ8_K*)m->Act;
         short* t = stackalloc short[termsPerBlock * nb];
         if (terms != null)
             for (int k = 0; k < nb; k++) terms(y + k, t + termsPerBlock * k);
+        byte* raw = stackalloc byte[(prepare != null ? preparedBytes * nb : 0) + 63];
+        byte* act = m->Act;
+        if (prepare != null)
+        {
+            act = IntDotAvx512.Align64(raw);
+            for (int k = 0; k < nb; k++) prepare(y + k, act + preparedBytes * k);
+        }
         float* lanes = stackalloc float[16];
-        var args = new KLanesDecodeArgs { Blocks = nb, Act = m->Act, Terms = t, Lanes = lanes, Constants = VnniDecode.ConstantTable };
+        var args = new KLanesDecodeArgs { Blocks = nb, Act = act, Terms = t, Lanes = lanes, Constants = VnniDecode.ConstantTable };
         for (int i = 0; i < end - start; i++)
         {
             int r = MatMul.MatMul.TwoStreamRow(start, end, i);

@@ -289,7 +289,8 @@ public unsafe class KQuantPathTests : IDisposable
         // Super-block counts: under one group of eight (the blockwise decode's short group), whole groups, and
         // groups plus a short one; for the emitted Q3_K product also 43 (7B's ffn_down), whose flipped activation
         // copy takes batch tiles of 40 rows to stay under IntGemm's state cap; for the emitted Q4_K decode 5 (one group
-        // of four, which its loop peels) and 130, past its stack cap (128), where it decodes as on AVX2. Batch 137 (at 8 super-blocks) takes two
+        // of four, which its loop peels) and 130, past its stack cap (128), where it decodes as on AVX2; for the emitted
+        // Q5_K decode 205, past the cap on its prepared activation (204), where it does too (batches 1 and 3 only). Batch 137 (at 8 super-blocks) takes two
         // batch tiles, of 128 and 9 rows.
         const int Rows = 16;
         var reference = RefOf(k);
@@ -298,13 +299,15 @@ public unsafe class KQuantPathTests : IDisposable
         {
             (Kind.Q3_K, "avx512-vnni") => [3, 8, 15, 22, 43],
             (Kind.Q4_KBlockwise, "avx512-vnni") => [3, 5, 8, 15, 22, 130],
+            (Kind.Q5_K, "avx512-vnni") => [3, 8, 15, 22, 205],
             _ => [3, 8, 15, 22],
         };
         foreach (int blocks in blockCounts)
         {
             int n = blocks * QK;
             long rowBytes = blocks * WeightBlockBytes(k), actBytes = blocks * sizeof(BlockQ8_K);
-            foreach (int batch in blocks == 8 ? new[] { 1, 3, 4, 6, 9, 70, 137 } : new[] { 1, 3, 4, 6, 9, 70 })
+            int[] batches = blocks switch { 8 => [1, 3, 4, 6, 9, 70, 137], > 128 => [1, 3], _ => [1, 3, 4, 6, 9, 70] };
+            foreach (int batch in batches)
             {
                 foreach (var fill in new[] { Fill.Random, Fill.Quantized, Fill.Extreme, Fill.SpecialScales, Fill.ZeroScales })
                 {
