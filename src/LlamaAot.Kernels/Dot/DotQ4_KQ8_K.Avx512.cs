@@ -65,11 +65,11 @@ public static unsafe partial class DotQ4_KQ8_K
         else GemmAvx512Blockwise(m, start, end);
     }
 
-    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2Blockwise: per row, the emitted kernel
-    /// (Jit/VnniDecode.cs) writes the (sumi, summ) pairs and the (d_w·d_a, dmin_w·d_a) pairs of its super-blocks in
-    /// groups of four, DecodePart the last nb mod 4, and the spec's two chains run over them in order as lanes 0 and 1
-    /// of one xmm. The activation's parts (its quants in the kernel's sub-block order, its sub-block sums widened to
-    /// int32, d_a twice) are formed once per call. Callers check VnniDecode.Available, Avx2, Fma and
+    /// <summary>Rows [start, end) of a batch-1 product, each bit for bit Avx2Blockwise, taken as two streams
+    /// (MatMul.TwoStreamRow): per row, the emitted kernel (Jit/VnniDecode.cs) runs the spec's two chains, acc and accm,
+    /// over its groups of four super-blocks, and DecodePart's (sumi, summ) pairs continue them over the last nb mod 4.
+    /// The activation's parts (its quants in the kernel's sub-block order, its sub-block sums zero-extended to int32,
+    /// d_a twice) are formed once per call. Callers check VnniDecode.Available, Avx2, Fma and
     /// nb ≤ VnniDecodeMaxBlocks.</summary>
     [SkipLocalsInit]   // every buffer is written before it is read
     private static void VnniBlockwiseDecode(MatMulArgs* m, int start, int end)

@@ -17,11 +17,14 @@
 //   runs four rows' chains in registers.
 //   Q4_K (DotQ4_KQ8_K.VnniBlockwiseDecode): see EmitQ4_K; 512×2048 from L2, one thread, 17.9 → 21.6 GB/s on Zen 4
 //   (the intrinsic kernel), and on Zen 5 28 → 42 GB/s once each vgf2p8affineqb made both nibble halves of 32 bytes
-//   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone).
+//   in one zmm and vpmaddubsw + vpdpwssd took them to the scaled lanes (a first pass through a scratch buffer gone);
+//   then 37 → 44–48 once a mask and a shift split the nibbles against a reordered activation, the heads were unpacked
+//   a group ahead and the chains moved into the kernel.
 //   Q8_0 (DotQ8_0Q8_0.EmittedDecode): four rows' spec lanes, see EmitQ8_0; 512×2048 from L2, one thread, 32 → 66–68
 //   GB/s against the single-row dot (41 with the intrinsic four-row kernel).
 //   Q6_K, Q5_K, Q3_K (KQuantVnniRows.Decode): a row's spec lanes and chains, see EmitQ6_K, EmitQ5_K, EmitQ3_K;
-//   512×2048 from L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36, Q3_K 16 → 26.
+//   512×2048 from L2, one thread, against the AVX2 dots: Q6_K 37 → 72 GB/s, Q5_K 24 → 36 (→ 36.5 with Q4_K's nibble
+//   split), Q3_K 16 → 26. Their rows, like Q4_K's, go as two streams (MatMul.TwoStreamRow).
 //   Q2_K (blockwise, KQuantVnniRows.Decode): a row's two scalar chains, see EmitQ2_K; 14 → 23–25 GB/s.
 //   Q4_1, Q5_0, Q5_1 (LegacyDecode): four rows' spec lanes (and mins chains), see EmitLegacy; 15.5–17 → 29–34 GB/s.
 using System.Runtime.InteropServices;

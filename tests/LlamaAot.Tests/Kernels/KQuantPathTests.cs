@@ -278,7 +278,7 @@ public unsafe class KQuantPathTests : IDisposable
     {
         // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q3_K's, Q4_K's,
         // Q5_K's and Q6_K's), the emitted Q6_K, Q5_K and Q3_K products with eight (then four on AVX2), and the
-        // AVX-512 Q4_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
+        // AVX-512 Q4_K and Q2_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
         // activation rows after the groups of four (0..7 after the eights), ranges that start and end anywhere;
         // every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
@@ -290,7 +290,8 @@ public unsafe class KQuantPathTests : IDisposable
         // groups plus a short one; for the emitted Q3_K product also 43 (7B's ffn_down), whose flipped activation
         // copy takes batch tiles of 40 rows to stay under IntGemm's state cap; for the emitted Q4_K decode 5 (one group
         // of four, which its loop peels) and 130, past its stack cap (128), where it decodes as on AVX2; for the emitted
-        // Q5_K decode 205, past the cap on its prepared activation (204), where it does too (batches 1 and 3 only). Batch 137 (at 8 super-blocks) takes two
+        // Q5_K decode 205, past the cap on its prepared activation (204), where it does too (batches 1 and 3 only); for
+        // the Q2_K tiles 49, past theirs (48), where prompts go through the AVX2 kernel. Batch 137 (at 8 super-blocks) takes two
         // batch tiles, of 128 and 9 rows.
         const int Rows = 16;
         var reference = RefOf(k);
@@ -300,6 +301,7 @@ public unsafe class KQuantPathTests : IDisposable
             (Kind.Q3_K, "avx512-vnni") => [3, 8, 15, 22, 43],
             (Kind.Q4_KBlockwise, "avx512-vnni") => [3, 5, 8, 15, 22, 130],
             (Kind.Q5_K, "avx512-vnni") => [3, 8, 15, 22, 205],
+            (Kind.Q2_KBlockwise, "avx512-vnni") => [3, 8, 15, 22, 49],
             _ => [3, 8, 15, 22],
         };
         foreach (int blocks in blockCounts)
