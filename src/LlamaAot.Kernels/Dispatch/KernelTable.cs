@@ -257,9 +257,9 @@ public sealed unsafe class KernelTable
         SetInt(GgmlType.Q4_0, &DotQ4_0Q8_0.Avx512, &DotQ4_0Q8_0.Avx512Blockwise, &DotQ4_0Q8_0.GemmAvx512, &DotQ4_0Q8_0.GemmAvx512VnniBlockwise);
         _types[(int)GgmlType.Q8_0].FromFloat = &QuantizeQ8_0.Avx512;
         _types[(int)GgmlType.Q8_K].FromFloat = &QuantizeFormats.Q8_KAvx512;
-        // The K-quant exceptions to the AVX2 kernels above: Q4_K and Q2_K prompts (blockwise order) in 16-row tiles with
-        // one weight row per int32 lane (Q4_K 2.25x the AVX2 prompt kernel on Zen 4, Q2_K 3.6x on Zen 5); their dots
-        // stay AVX2, and so does their decode unless the emitted one is in place (Jit/VnniDecode.cs).
+        // The K-quant exceptions to the AVX2 kernels above: Q4_K and Q2_K prompts (blockwise order) in 16-row tiles
+        // with one weight row per int32 lane (Q4_K 2.25x the AVX2 prompt kernel on Zen 4, Q2_K 3.6x on Zen 5); their
+        // dots stay AVX2, and so does their decode unless the emitted one is in place (Jit/VnniDecode.cs).
         SetInt(GgmlType.Q4_K, &DotQ4_KQ8_K.Avx2, &DotQ4_KQ8_K.Avx2Blockwise, null, &DotQ4_KQ8_K.GemmAvx512VnniBlockwise);
         // Q6_K, Q5_K and Q3_K prompts: the emitted VNNI kernel, eight activation rows per pass over a weight row (the
         // AVX2 dots' lanes), and their decode an emitted row kernel each, as Q2_K's blockwise decode; without them the

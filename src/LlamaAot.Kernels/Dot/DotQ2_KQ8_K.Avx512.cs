@@ -31,9 +31,10 @@ public static unsafe partial class DotQ2_KQ8_K
     /// quant pieces (Vector512 each).</summary>
     private const int MinsAt = 16, DAt = 24, QuantsAt = 26, TableVectors = 90;
 
-    /// <summary>Row-range product in the blockwise order on the AVX-512 path: decode through the emitted kernel (Zen 5, one
-    /// thread: 512×2048 from L2 14.3 → 23–25 GB/s, 2048×5632 from DRAM 14.3 → 20–24 GB/s against the AVX2 dot), prompts
-    /// in 16-row tiles (Tile16), leftover rows by the single-row dot; without AVX-512BW, as GemmAvx2Blockwise.</summary>
+    /// <summary>Row-range product in the blockwise order on the AVX-512 path: decode through the emitted kernel (Zen 5,
+    /// one thread: 512×2048 from L2 14.3 → 23–25 GB/s, 2048×5632 from DRAM 14.3 → 20–24 GB/s against the AVX2 dot),
+    /// prompts in 16-row tiles (Tile16), leftover rows by the single-row dot; without AVX-512BW, as
+    /// GemmAvx2Blockwise.</summary>
     public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
     {
         if (KQuantVnniRows.DecodeAvailable(m, 0))

@@ -88,7 +88,7 @@ public static unsafe partial class DotQ4_KQ8_K
         byte* raw = stackalloc byte[VnniDecode.Q4_KActBytes * 4 * groups + 63];
         byte* act = IntDotAvx512.Align64(raw);
         for (int k = 0; k < 4 * groups; k++) VnniDecode.PrepareQ4_KActivation(y[k].Qs, act + VnniDecode.Q4_KActBytes * k);
-        float* scales = stackalloc float[8];
+        float* scales = stackalloc float[10];   // Q4_KDecodeArgs.Scales: 40 bytes
         float* chain = stackalloc float[4];
         var args = new Q4_KDecodeArgs
         {

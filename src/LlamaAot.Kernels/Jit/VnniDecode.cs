@@ -105,7 +105,8 @@ internal unsafe struct Q4_KDecodeArgs
     public int* Sums;
     /// <summary>Per super-block its d_a twice.</summary>
     public float* DPairs;
-    /// <summary>The kernel's scratch: 32 bytes, a group's (fp32(d_w)·d_a, fp32(dmin_w)·d_a) pairs.</summary>
+    /// <summary>The kernel's scratch, 40 bytes: a group's (fp32(d_w)·d_a, fp32(dmin_w)·d_a) pairs in the first 32 (the
+    /// last chain step loads 16 bytes from byte 24).</summary>
     public float* Scales;
     /// <summary>In and out: the spec's two chains (acc, accm) in floats 0 and 1 (2 and 3 are scratch), before and after
     /// the kernel's super-blocks.</summary>
@@ -347,7 +348,8 @@ internal static unsafe class VnniDecode
         var minPairs = (ushort*)(c + 64 * MinPairs);
         for (int i = 0; i < 32; i++) minPairs[i] = (ushort)(i < 16 ? 8 + i / 2 : 16);
         // Output bit 4 is input bit b: matrix byte 7 − 4 = 3 holds 1 << b. Nibble vector v of the Q5_K kernel holds
-        // sub-blocks s = 4·(v / 2) + v mod 2 (low half) and s + 2 (high half), whose fifth bits are qh bits s and s + 2.
+        // sub-blocks s = 4·(v / 2) + v mod 2 (low half) and s + 2 (high half), whose fifth bits are qh bits s and
+        // s + 2.
         for (int v = 0; v < 4; v++)
         {
             var bits = (ulong*)(c + 64 * (Q5HighBits + v));
@@ -576,11 +578,11 @@ internal static unsafe class VnniDecode
     /// (low half) or s + 2 (high half) to bit 4, vpord makes the 5-bit quants, vpmaddubsw against the activation's 64
     /// bytes (|pair| ≤ 2·31·128, no saturation) and vpdpwssd with (sc_s ×16, sc_s+2 ×16) add the scaled pair sums into
     /// the block's lanes. Adding the halves leaves lane j = bytes 4j..4j+3 of every sub-block: the spec's lane,
-    /// exactly. Zen 5, 512×2048 from L2, one thread: 34.5 → 36.5 GB/s against the kernel before (a broadcast and a
-    /// vgf2p8affineqb nibble split per 32 bytes). Σ m_j·(bs[2j] + bs[2j+1]) is one vpdpwssd of the mins,
-    /// each twice, against the negated bsums and a reduction of its eight int32 (exact: it is −Σ). Float part, in the
-    /// spec's order: acc = fma(d_w·d_a, lanes, acc) in a ymm and summs = fma(dmin_w·d_a, −Σ, summs) (the spec's
-    /// fma(−(d_a·dmin_w), Σ, summs): negating either factor is exact) in lane 0 of an xmm.</summary>
+    /// exactly. Σ m_j·(bs[2j] + bs[2j+1]) is one vpdpwssd of the mins, each twice, against the negated bsums and a
+    /// reduction of its eight int32 (exact: it is −Σ). Float part, in the spec's order: acc = fma(d_w·d_a, lanes, acc)
+    /// in a ymm and summs = fma(dmin_w·d_a, −Σ, summs) (the spec's fma(−(d_a·dmin_w), Σ, summs): negating either
+    /// factor is exact) in lane 0 of an xmm. Zen 5, 512×2048 from L2, one thread: 34.5 → 36.5 GB/s against the kernel
+    /// before (a broadcast and a vgf2p8affineqb nibble split per 32 bytes).</summary>
     internal static byte[] EmitQ5_K()
     {
         const Gpr X = Gpr.Rsi, NegSums = Gpr.R9, Lanes = Gpr.Rax;
@@ -613,7 +615,8 @@ internal static unsafe class VnniDecode
         e.Xor(I, I, I);
         for (int h = 0; h < 2; h++)
         {
-            // 64 bytes of qs: sub-blocks 4h and 4h + 2 in their low nibbles, 4h + 1 and 4h + 3 in the high (as EmitQ4_K).
+            // 64 bytes of qs: sub-blocks 4h and 4h + 2 in their low nibbles, 4h + 1 and 4h + 3 in the high (as
+            // EmitQ4_K).
             e.LoadInt(Q, new Mem(X, 48 + 64 * h));
             for (int half = 0; half < 2; half++)
             {

@@ -374,7 +374,8 @@ internal sealed class X86Emitter
         return Position - 4;
     }
 
-    /// <summary>Points a forward jump's field (from <see cref="JumpIfNotZeroForward"/> or <see cref="JumpIfZeroForward"/>) at the current Position.</summary>
+    /// <summary>Points a forward jump's field (from <see cref="JumpIfNotZeroForward"/> or
+    /// <see cref="JumpIfZeroForward"/>) at the current Position.</summary>
     public void Bind(int field)
     {
         int rel = Position - (field + 4);

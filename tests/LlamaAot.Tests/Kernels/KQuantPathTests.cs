@@ -278,9 +278,9 @@ public unsafe class KQuantPathTests : IDisposable
     {
         // The AVX2 products with four activation rows per pass (the AVX-512 table's too, but for Q3_K's, Q4_K's,
         // Q5_K's and Q6_K's), the emitted Q6_K, Q5_K and Q3_K products with eight (then four on AVX2), and the
-        // AVX-512 Q4_K and Q2_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that leave 0..3
-        // activation rows after the groups of four (0..7 after the eights), ranges that start and end anywhere;
-        // every output is the Reference's bits, nothing outside the range is written.
+        // AVX-512 Q4_K and Q2_K tiles of sixteen weight rows against 8, 4, 2 and 1 activation rows: batches that
+        // leave 0..3 activation rows after the groups of four (0..7 after the eights), ranges that start and end
+        // anywhere; every output is the Reference's bits, nothing outside the range is written.
         Assert.True(Avx2.IsSupported && Fma.IsSupported, "this test needs the AVX2 machine CI runs on");
         Assert.True(path != "avx512" || Avx512BW.IsSupported, "this test needs the AVX-512 machine CI runs on");
         // The emitted tiles (Jit/VnniTiles.cs) for groups of eight and four activation rows, the intrinsic ones for
@@ -288,11 +288,11 @@ public unsafe class KQuantPathTests : IDisposable
         Assert.True(path != "avx512-vnni" || VnniTiles.Available, "this test needs the AVX-512 VNNI machine CI runs on");
         // Super-block counts: under one group of eight (the blockwise decode's short group), whole groups, and
         // groups plus a short one; for the emitted Q3_K product also 43 (7B's ffn_down), whose flipped activation
-        // copy takes batch tiles of 40 rows to stay under IntGemm's state cap; for the emitted Q4_K decode 5 (one group
-        // of four, which its loop peels) and 130, past its stack cap (128), where it decodes as on AVX2; for the emitted
-        // Q5_K decode 205, past the cap on its prepared activation (204), where it does too (batches 1 and 3 only); for
-        // the Q2_K tiles 49, past theirs (48), where prompts go through the AVX2 kernel. Batch 137 (at 8 super-blocks) takes two
-        // batch tiles, of 128 and 9 rows.
+        // copy takes batch tiles of 40 rows to stay under IntGemm's state cap; for the emitted Q4_K decode 5 (one
+        // group of four, which its loop peels) and 130, past its stack cap (128), where it decodes as on AVX2; for the
+        // emitted Q5_K decode 205, past the cap on its prepared activation (204), where it does too (batches 1 and 3
+        // only); for the Q2_K tiles 49, past theirs (48), where prompts go through the AVX2 kernel. Batch 137 (at 8
+        // super-blocks) takes two batch tiles, of 128 and 9 rows.
         const int Rows = 16;
         var reference = RefOf(k);
         var rng = new Random(41);
