@@ -340,18 +340,11 @@ public static unsafe partial class DotQ4_0Q8_0
     private const int TileBlockBytes = VnniTiles.TileBlockBytes;
 
     /// <summary>A Q4_0 block's 16 bytes of sixteen rows as piece vectors: the low nibbles in vectors 0..3, the high
-    /// nibbles in 4..7.</summary>
+    /// nibbles in 4..7 (the legacy tiles' unpacking, without fifth bits or offset).</summary>
     private struct Nibbles : ITilePieces
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Store(byte* t, byte* q, long rb)
-        {
-            var mask = Vector512.Create((byte)0x0F);
-            IntDotAvx512.RowPieces(q, rb, out var u0, out var u1, out var u2, out var u3);
-            IntDotAvx512.StorePieces(t, u0 & mask, u1 & mask, u2 & mask, u3 & mask);
-            IntDotAvx512.StorePieces(t + 256, (u0.AsUInt16() >>> 4).AsByte() & mask, (u1.AsUInt16() >>> 4).AsByte() & mask,
-                (u2.AsUInt16() >>> 4).AsByte() & mask, (u3.AsUInt16() >>> 4).AsByte() & mask);
-        }
+        public static void Store(byte* t, byte* q, long rb) => LegacyTiles.StoreValues(t, q, rb, null, 0);
     }
 
     /// <summary>Activation terms per block and group of eight activation rows (ActivationTerms).</summary>

@@ -101,7 +101,8 @@ internal static unsafe class LegacyTiles
         Vector128.Create(*(uint*)p, *(uint*)(p + rb), *(uint*)(p + 2 * rb), *(uint*)(p + 3 * rb));
 
     /// <summary>A legacy block's unsigned values of sixteen rows as piece vectors (low nibbles in 0..3, high in 4..7),
-    /// with the fifth bits when qh is given, plus <paramref name="offset"/> (the sign flip of q + 128).</summary>
+    /// with the fifth bits when qh is given, plus <paramref name="offset"/> (the sign flip of q + 128); Q4_0's tile
+    /// takes the bare nibbles (no qh, offset 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreValues(byte* t, byte* qs, long rb, byte* qh, byte offset)
     {
