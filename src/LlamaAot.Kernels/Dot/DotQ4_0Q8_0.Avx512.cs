@@ -336,6 +336,53 @@ public static unsafe partial class DotQ4_0Q8_0
         for (; b < b1; b++) Avx512BlockwiseRows16(w, rb, m->Act + b * m->ActRowBytes, n, m->Y + b * m->YStride + r);
     }
 
+    /// <summary>Y[b, r..r+32) for activation rows b in [b0, b1) by the emitted two-tile kernel (VnniTiles.EmitQ4_0Pair,
+    /// which takes one activation load per two vpdpbusd where the 16-row kernel takes one per vpdpbusd): what
+    /// Avx512BlockwiseTile16 does for rows r..r+16 and r+16..r+32, with the same integer sums and float operations
+    /// per row, so bit for bit the same. Rows longer than PairMaxBlocks blocks and calls without terms or with under
+    /// four activation rows go to Avx512BlockwiseTile16 for each half (callers check VnniTiles.Available).</summary>
+    [SkipLocalsInit]   // its buffer (up to 288 KiB) is written in full before any read
+    private static void VnniTile32(MatMulArgs* m, int r, int b0, int b1, int* terms)
+    {
+        int nb = m->Cols / BlockQ4_0.QK;
+        long rb = m->RowBytes;
+        if (!Avx512BW.IsSupported || !X86.Avx2.IsSupported || !Fma.IsSupported || rb > int.MaxValue / 32 || nb > PairMaxBlocks
+            || terms == null || b1 - b0 < 4)
+        {
+            Avx512BlockwiseTile16<VnniTile>(m, r, b0, b1, terms);
+            Avx512BlockwiseTile16<VnniTile>(m, r + 16, b0, b1, terms);
+            return;
+        }
+        byte* w = m->W + r * rb;
+        byte* buffer = stackalloc byte[VnniTiles.PairBlockBytes * nb + 64];
+        byte* tile = IntDotAvx512.Align64(buffer);
+        IntDotAvx512.BuildTile<Nibbles>(tile, w, rb, nb, IntDotAvx2.Q4, tiles: 2);
+        var args = new BlockTileArgs { Tile = tile, ActRowBytes = m->ActRowBytes, Blocks = nb, YStrideBytes = m->YStride * sizeof(float) };
+        byte* next = w + 32 * rb;   // the next weight tiles, prefetched over the runs
+        int b = b0;
+        for (int parts = Math.Max(1, (b1 - b0 + 7) / 8); b + 4 <= b1;)
+        {
+            IntDotAvx512.PrefetchPart(next, 32 * rb, (b - b0) / 8, parts);
+            int acts = b + 8 <= b1 ? 8 : 4;
+            // As in Avx512BlockwiseTile16, a group of four starts a group of the terms.
+            args.Terms = (byte*)(terms + (b - b0) / 8 * TermsPerBlock * nb);
+            args.Act = m->Act + b * m->ActRowBytes + 2;
+            args.Y = m->Y + b * m->YStride + r;
+            VnniTiles.Q4_0Pair(&args, acts);
+            b += acts;
+        }
+        for (; b < b1; b++)
+        {
+            byte* a = m->Act + b * m->ActRowBytes;
+            float* y = m->Y + b * m->YStride + r;
+            Avx512BlockwiseRows16(w, rb, a, m->Cols, y);
+            Avx512BlockwiseRows16(w + 16 * rb, rb, a, m->Cols, y + 16);
+        }
+    }
+
+    /// <summary>VnniTile32's longest rows in blocks: its buffer then takes 288 KiB, Avx512BlockwiseTile16's most.</summary>
+    private const int PairMaxBlocks = 256;
+
     /// <summary>Bytes per block of Avx512BlockwiseTile16's unpacked tile: eight nibble vectors and 16 fp32 scales.</summary>
     private const int TileBlockBytes = VnniTiles.TileBlockBytes;
 
@@ -506,12 +553,16 @@ public static unsafe partial class DotQ4_0Q8_0
     }
 
     /// <summary>GemmAvx512Blockwise with emitted code where it is in place: decode through DecodeRowVnni
-    /// (Jit/VnniDecode.cs), the prompt tiles' inner loop in vpdpbusd code (Jit/VnniTiles.cs); everything else as
-    /// GemmAvx512Blockwise.</summary>
+    /// (Jit/VnniDecode.cs), prompts in VnniTile32's 32-row tiles, then 16-row ones, with their inner loops in
+    /// vpdpbusd code (Jit/VnniTiles.cs); everything else as GemmAvx512Blockwise.</summary>
     public static void GemmAvx512VnniBlockwise(MatMulArgs* m, int start, int end)
     {
         if (m->Batch == 1 && VnniDecode.Available && X86.Avx2.IsSupported && Fma.IsSupported) BlockwiseDecode<DecodeRowVnni>(m, start, end, &Avx512Blockwise);
         else if (m->Batch == 1 || !VnniTiles.Available) GemmAvx512Blockwise(m, start, end);
-        else IntGemm.Tiled(m, start, end, 16, &Avx512BlockwiseTile16<VnniTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK), 8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+        else
+        {
+            IntGemm.Tiled(m, start, end, 32, &VnniTile32, 16, &Avx512BlockwiseTile16<VnniTile>, &ActivationTerms, 2 * (m->Cols / BlockQ4_0.QK),
+                8, &Avx2BlockwiseRows8, &Avx512Blockwise);
+        }
     }
 }

@@ -219,10 +219,17 @@ internal static unsafe class IntGemm
     /// prepare, when given, runs once per block of activation rows, before all its weight tiles, and fills state with
     /// stateInts ints per activation row for the kernel to read; when that would exceed StateBytes the kernel gets
     /// state = null and works without it.</summary>
-    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 512 KiB zero-fill per call
     public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
         delegate*<MatMulArgs*, int, int, int*, void> prepare, int stateInts,
-        int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)
+        int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one) =>
+        Tiled(m, start, end, tile, batchTile, 0, null, prepare, stateInts, tile2, rows2, one);
+
+    /// <summary>As Tiled with a batch kernel, with a second batch kernel (tileB rows, same state) for the rows that
+    /// remain before rows2: a wider tile can then take most rows.</summary>
+    [SkipLocalsInit]   // prepare writes the state in full before the kernel reads it: no 512 KiB zero-fill per call
+    public static void Tiled(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
+        int tileB, delegate*<MatMulArgs*, int, int, int, int*, void> batchTileB, delegate*<MatMulArgs*, int, int, int*, void> prepare,
+        int stateInts, int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2, delegate*<byte*, byte*, int, float> one)
     {
         if (m->Batch == 1)
         {
@@ -239,13 +246,13 @@ internal static unsafe class IntGemm
             int* buffer = stackalloc int[stateInts * acts];
             state = buffer;
         }
-        Batched(m, start, end, tile, batchTile, null, tile2, rows2, one, state != null ? prepare : null, state, acts);
+        Batched(m, start, end, tile, batchTile, null, tile2, rows2, one, state != null ? prepare : null, state, acts, tileB, batchTileB);
     }
 
     private static void Batched(MatMulArgs* m, int start, int end, int tile, delegate*<MatMulArgs*, int, int, int, int*, void> batchTile,
         delegate*<byte*, long, byte*, int, float*, void> rows, int tile2, delegate*<byte*, long, byte*, int, float*, void> rows2,
         delegate*<byte*, byte*, int, float> one, delegate*<MatMulArgs*, int, int, int*, void> prepare = null, int* state = null,
-        int acts = BatchTile)
+        int acts = BatchTile, int tileB = 0, delegate*<MatMulArgs*, int, int, int, int*, void> batchTileB = null)
     {
         for (int b0 = 0; b0 < m->Batch; b0 += acts)
         {
@@ -256,6 +263,10 @@ internal static unsafe class IntGemm
             {
                 if (batchTile != null) batchTile(m, r, b0, b1, state);
                 else Tile(m, r, b0, b1, rows);
+            }
+            if (batchTileB != null)
+            {
+                for (; r + tileB <= end; r += tileB) batchTileB(m, r, b0, b1, state);
             }
             if (tile2 > 0)
             {

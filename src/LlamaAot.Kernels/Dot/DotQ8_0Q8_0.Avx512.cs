@@ -140,15 +140,20 @@ internal static unsafe class IntDotAvx512
 
     /// <summary>Fills a Q4_0 or Q8_0 prompt tile (VnniTiles.TileBlockBytes per block) for the sixteen rows rb apart
     /// at w: per block k (blockBytes apart in a row; fp16 scale first, quants from byte 2) the eight piece vectors by
-    /// TPieces, then the rows' fp32 scales at byte 512.</summary>
+    /// TPieces, then the rows' fp32 scales at byte 512. With tiles = 2, the 32 rows at w as two tiles interleaved by
+    /// block (VnniTiles.PairBlockBytes per block): both tiles' piece vectors, then both tiles' scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void BuildTile<TPieces>(byte* tile, byte* w, long rb, int nb, int blockBytes) where TPieces : struct, ITilePieces
+    public static void BuildTile<TPieces>(byte* tile, byte* w, long rb, int nb, int blockBytes, int tiles = 1) where TPieces : struct, ITilePieces
     {
         for (int k = 0; k < nb; k++)
         {
-            byte* t = tile + VnniTiles.TileBlockBytes * k;
-            TPieces.Store(t, w + k * blockBytes + 2, rb);
-            TileScales(w + k * blockBytes, rb, (float*)(t + 512));
+            byte* t = tile + tiles * VnniTiles.TileBlockBytes * k;
+            for (int g = 0; g < tiles; g++)
+            {
+                byte* q = w + 16 * g * rb + k * blockBytes;
+                TPieces.Store(t + 512 * g, q + 2, rb);
+                TileScales(q, rb, (float*)(t + 512 * tiles) + 16 * g);
+            }
         }
     }
 

@@ -267,9 +267,11 @@ public unsafe class IntDotPathTests : IDisposable
             // 520: rows too long for the Q4_0 and Q8_0 prompt tiles, which then take Rows16 / Tile4 (batch 13: Q4_0
             // takes a tile of eight activation rows, one of four and a leftover row; Q8_0 six pairs and a leftover row).
             // Batch 1 of 176, 264 and 520 blocks: long rows, which Q4_0's emitted decode takes four at a time.
+            // Q4_0's emitted prompt tiles take 32 rows up to 256 blocks, then 16 (range (2, 53): one of each and three
+            // single rows; 264 and 520 blocks: 16-row tiles only).
             foreach (int blocks in new[] { 9, 16, 24, 176, 264, 520 })
             {
-                const int Rows = 45;
+                const int Rows = 53;
                 int n = blocks * BlockQ8_0.QK;
                 var rng = new Random((int)k);
                 long rowBytes = blocks * WeightBlockBytes(k);
@@ -299,7 +301,7 @@ public unsafe class IntDotPathTests : IDisposable
                     };
                     foreach (nint gemm in GemmsOf(path, k))
                     {
-                        CheckGemmRanges(m, (delegate*<MatMulArgs*, int, int, void>)gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31)],
+                        CheckGemmRanges(m, (delegate*<MatMulArgs*, int, int, void>)gemm, reference, [(0, Rows), (4, 40), (3, 3), (13, 45), (0, 16), (8, 31), (2, 53)],
                             $"[{path}] {k} gemm 0x{gemm:x} {blocks} blocks,");
                     }
                 }
