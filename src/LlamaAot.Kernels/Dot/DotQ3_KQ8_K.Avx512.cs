@@ -26,7 +26,7 @@ public static unsafe partial class DotQ3_KQ8_K
         if (KQuantVnniRows.DecodeAvailable(m, DecodeTermsPerBlock))
             KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q3_KLanes, KQuantVnniRows.DecodeFinish.Lanes,
                 &DecodeTerms, DecodeTermsPerBlock);
-        else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2, flipped: true);
+        else KQuantVnniRows.Gemm(m, start, end, &VnniRows<KQuantVnniRows.EightRows>, &VnniRows<KQuantVnniRows.OneRow>, &Avx2, &GemmAvx2, flipped: true);
     }
 
     /// <summary>The emitted decode kernel's activation terms: per super-block its 128 pair sums times −4, the spec's
@@ -40,8 +40,8 @@ public static unsafe partial class DotQ3_KQ8_K
             (Vector512<short>.Zero - Avx512BW.MultiplyAddAdjacent(four, Vector512.Load(y->Qs + 64 * p))).Store(t + 32 * p);
     }
 
-    private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>
-        KQuantVnniRows.Row(m, r, b0, b1, QW, &Table, &VnniTiles.Q3_K, KRowForm.Q3_K, state, &Avx2Acts4, &Avx2);
+    private static void VnniRows<TRows>(MatMulArgs* m, int r, int b0, int b1, int* state) where TRows : struct, KQuantVnniRows.IRows =>
+        KQuantVnniRows.Row(m, r, TRows.Count, b0, b1, QW, &Table, &VnniTiles.Q3_K, KRowForm.Q3_K, state, &Avx2Acts4, &Avx2);
 
     /// <summary>One super-block's table entry (see the file comment).</summary>
     private static void Table(byte* x, Vector512<byte>* t)

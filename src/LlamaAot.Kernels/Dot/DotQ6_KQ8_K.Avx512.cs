@@ -29,11 +29,11 @@ public static unsafe partial class DotQ6_KQ8_K
         if (KQuantVnniRows.DecodeAvailable(m, KQuantVnniRows.NegatedSumsPerBlock))
             KQuantVnniRows.Decode(m, start, end, &VnniDecode.Q6_KLanes, KQuantVnniRows.DecodeFinish.Lanes,
                 &KQuantVnniRows.NegatedSums, KQuantVnniRows.NegatedSumsPerBlock);
-        else KQuantVnniRows.Gemm(m, start, end, &VnniRow, &Avx2, &GemmAvx2);
+        else KQuantVnniRows.Gemm(m, start, end, &VnniRows<KQuantVnniRows.EightRows>, &VnniRows<KQuantVnniRows.OneRow>, &Avx2, &GemmAvx2);
     }
 
-    private static void VnniRow(MatMulArgs* m, int r, int b0, int b1, int* state) =>
-        KQuantVnniRows.Row(m, r, b0, b1, sizeof(BlockQ6_K), &Table, &VnniTiles.Q6_K, KRowForm.Q6_K, null, &Avx2Acts4, &Avx2);
+    private static void VnniRows<TRows>(MatMulArgs* m, int r, int b0, int b1, int* state) where TRows : struct, KQuantVnniRows.IRows =>
+        KQuantVnniRows.Row(m, r, TRows.Count, b0, b1, sizeof(BlockQ6_K), &Table, &VnniTiles.Q6_K, KRowForm.Q6_K, null, &Avx2Acts4, &Avx2);
 
     /// <summary>One super-block's table entry (see the file comment).</summary>
     private static void Table(byte* block, Vector512<byte>* t)

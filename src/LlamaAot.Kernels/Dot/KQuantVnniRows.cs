@@ -1,7 +1,7 @@
 // The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K, Q5_K and Q3_K prompts, one
-// weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. The row's table is
-// built once per row and batch tile; the kernel runs the spec's chains over the whole row and Hsum8 here finishes
-// them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K, Q3_K and Q2_K kernels (Jit/VnniDecode.cs).
+// weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. Each row's table is
+// built once per row and batch tile, eight rows' at a time, and each group of eight activation rows meets the eight
+// tables in turn; the kernel runs the spec's chains over the whole row and Hsum8 here finishes them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K, Q3_K and Q2_K kernels (Jit/VnniDecode.cs).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -17,19 +17,36 @@ internal static unsafe class KQuantVnniRows
     public const int MaxBlocks = 64;
 
     /// <summary>A format's row-range product on the AVX-512 path: a prompt batch of rows of at most MaxBlocks
-    /// super-blocks, with the kernels in place, goes a weight row at a time to row (which calls Row); anything else,
+    /// super-blocks, with the kernels in place, goes eight weight rows at a time to rows8 and the rest a row at a time
+    /// to row1 (both call Row), or a row at a time when eight rows' tables would pass TablesBytes; anything else,
     /// decode included, to the format's AVX2 product avx2Gemm (one: its single-row dot). With
     /// <paramref name="flipped"/> (Q3_K) each batch tile first gets its activation copy (PrepareFlipped).</summary>
-    public static void Gemm(MatMulArgs* m, int start, int end, delegate*<MatMulArgs*, int, int, int, int*, void> row,
-        delegate*<byte*, byte*, int, float> one, delegate*<MatMulArgs*, int, int, void> avx2Gemm, bool flipped = false)
+    public static void Gemm(MatMulArgs* m, int start, int end, delegate*<MatMulArgs*, int, int, int, int*, void> rows8,
+        delegate*<MatMulArgs*, int, int, int, int*, void> row1, delegate*<byte*, byte*, int, float> one,
+        delegate*<MatMulArgs*, int, int, void> avx2Gemm, bool flipped = false)
     {
-        if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && m->Cols / 256 <= MaxBlocks)
+        int nb = m->Cols / 256;
+        if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && nb <= MaxBlocks)
         {
-            if (flipped) IntGemm.Tiled(m, start, end, 1, row, &PrepareFlipped, m->Cols / 256 * KQuantAvx2.Q8K / sizeof(int), 0, null, one);
-            else IntGemm.Tiled(m, start, end, 1, row, null, 0, 0, null, one);
+            long tableBytes = 64L * VnniTiles.KRowTableVectors(flipped ? KRowForm.Q3_K : KRowForm.Q6_K) * nb;
+            bool eight = 8 * tableBytes <= TablesBytes;
+            delegate*<MatMulArgs*, int, int, int*, void> prepare = flipped ? &PrepareFlipped : null;
+            int stateInts = flipped ? nb * KQuantAvx2.Q8K / sizeof(int) : 0;
+            if (eight) IntGemm.Tiled(m, start, end, 8, rows8, 1, row1, prepare, stateInts, 0, null, one);
+            else IntGemm.Tiled(m, start, end, 1, row1, prepare, stateInts, 0, null, one);
         }
         else avx2Gemm(m, start, end);
     }
+
+    /// <summary>Most bytes of row tables Row keeps on the stack for a call of several rows.</summary>
+    private const int TablesBytes = 256 * 1024;
+
+    /// <summary>Weight rows per call of Row (a type argument, so that each count has its own function pointer).</summary>
+    public interface IRows { static abstract int Count { get; } }
+
+    public readonly struct OneRow : IRows { public static int Count => 1; }
+
+    public readonly struct EightRows : IRows { public static int Count => 8; }
 
     /// <summary>Bytes of activation terms the emitted decode kernels may keep on the stack (KLanesDecodeArgs.Terms).</summary>
     private const int DecodeTermsBytes = 64 * 1024;
@@ -117,23 +134,31 @@ internal static unsafe class KQuantVnniRows
         }
     }
 
-    /// <summary>Y[b, r] for activation rows b in [b0, b1), each bit for bit <paramref name="one"/>: table(block, entry)
-    /// fills the row's table a super-block at a time (blockBytes apart), groups of eight activation rows go through
-    /// the kernel, a group of four through acts4 and the rest through one. Q5_K's results add the kernel's summs chain
-    /// (Hsum8(acc) + summs); Q3_K's kernel reads the flipped activation copy in state (PrepareFlipped; without it its
-    /// rows go through acts4).</summary>
-    [SkipLocalsInit]   // the table is written before it is read
-    public static void Row(MatMulArgs* m, int r, int b0, int b1, int blockBytes, delegate*<byte*, Vector512<byte>*, void> table,
+    /// <summary>Y[b, r..r+rows) for activation rows b in [b0, b1), each bit for bit <paramref name="one"/>:
+    /// table(block, entry) fills each row's table a super-block at a time (blockBytes apart), groups of eight
+    /// activation rows go through the kernel, a group of four through acts4 and the rest through one. Q5_K's results
+    /// add the kernel's summs chain (Hsum8(acc) + summs); Q3_K's kernel reads the flipped activation copy in state
+    /// (PrepareFlipped; without it its rows go through acts4). Each group of activation rows meets all the rows'
+    /// tables in turn: its blocks (eight rows of Q8_K, 2.3 KiB a super-block) then stay in L1 while the tables (576 or
+    /// 832 bytes a super-block) stream past, where a row at a time streamed the activation rows from L2 for every
+    /// weight row.</summary>
+    [SkipLocalsInit]   // the tables are written before they are read
+    public static void Row(MatMulArgs* m, int r, int rows, int b0, int b1, int blockBytes, delegate*<byte*, Vector512<byte>*, void> table,
         delegate*<KRowArgs*, void> kernel, KRowForm form, int* state, delegate*<byte*, byte*, long, int, float*, long, void> acts4,
         delegate*<byte*, byte*, int, float> one)
     {
         bool mins = form == KRowForm.Q5_K;
         int nb = m->Cols / 256;
-        byte* x = m->W + r * m->RowBytes;
         int vectors = VnniTiles.KRowTableVectors(form);
-        byte* raw = stackalloc byte[64 * vectors * nb + 63];
-        var t = (Vector512<byte>*)IntDotAvx512.Align64(raw);   // the kernel's table loads stay within cache lines
-        for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + vectors * k);
+        long tableBytes = 64L * vectors * nb;
+        byte* raw = stackalloc byte[(int)(tableBytes * rows) + 63];
+        byte* tables = IntDotAvx512.Align64(raw);   // the kernel's table loads stay within cache lines
+        for (int i = 0; i < rows; i++)
+        {
+            byte* x = m->W + (r + i) * m->RowBytes;
+            var t = (Vector512<byte>*)(tables + i * tableBytes);
+            for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + vectors * k);
+        }
         var chains = stackalloc Vector256<float>[VnniTiles.KRowChainBytes / 32];
         long ars = m->ActRowBytes;
         // The kernel's activation rows: Q3_K's flipped copy (rows nb·Q8K apart from b0), the others' own.
@@ -143,19 +168,28 @@ internal static unsafe class KQuantVnniRows
         int b = b0;
         for (; b + 8 <= b1 && (!copy || state != null); b += 8)
         {
-            for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
-            var args = new KRowArgs
+            for (int i = 0; i < rows; i++)
             {
-                Table = (byte*)t, Chains = (float*)chains, Act = kernelAct + (b - b0) * kernelStride + 4, ActRowBytes = kernelStride, Blocks = nb,
-            };
-            kernel(&args);
-            for (int j = 0; j < 8; j++)
-            {
-                float y = IntDotAvx2.Hsum8(chains[j]);
-                m->Y[(b + j) * m->YStride + r] = mins ? y + chains[8 + j].ToScalar() : y;
+                for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
+                var args = new KRowArgs
+                {
+                    Table = tables + i * tableBytes, Chains = (float*)chains, Act = kernelAct + (b - b0) * kernelStride + 4,
+                    ActRowBytes = kernelStride, Blocks = nb,
+                };
+                kernel(&args);
+                for (int j = 0; j < 8; j++)
+                {
+                    float y = IntDotAvx2.Hsum8(chains[j]);
+                    m->Y[(b + j) * m->YStride + r + i] = mins ? y + chains[8 + j].ToScalar() : y;
+                }
             }
         }
-        for (; b + 4 <= b1; b += 4) acts4(x, m->Act + b * ars, ars, m->Cols, m->Y + b * m->YStride + r, m->YStride);
-        for (; b < b1; b++) m->Y[b * m->YStride + r] = one(x, m->Act + b * ars, m->Cols);
+        for (int i = 0; i < rows; i++)
+        {
+            byte* x = m->W + (r + i) * m->RowBytes;
+            int c = b;
+            for (; c + 4 <= b1; c += 4) acts4(x, m->Act + c * ars, ars, m->Cols, m->Y + c * m->YStride + r + i, m->YStride);
+            for (; c < b1; c++) m->Y[c * m->YStride + r + i] = one(x, m->Act + c * ars, m->Cols);
+        }
     }
 }
