@@ -55,7 +55,12 @@ public static unsafe partial class DotQ2_KQ8_K
         var table = stackalloc Vector512<int>[TableVectors * nb];
         for (int k = 0; k < nb; k++) Table(w + k * QW, rb, table + TableVectors * k);
         int b = b0;
-        for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
+        byte* next = w + 16 * rb;   // the next weight tile, prefetched over the runs
+        for (int parts = (b1 - b0 + 7) / 8; b + 8 <= b1; b += 8)
+        {
+            IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 8, parts);
+            TileRows<EightActs>(m, r, table, b, nb);
+        }
         if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
         if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
         if (b < b1) TileRows<OneAct>(m, r, table, b, nb);

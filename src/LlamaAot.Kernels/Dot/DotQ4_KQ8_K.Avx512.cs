@@ -165,8 +165,10 @@ public static unsafe partial class DotQ4_KQ8_K
         {
             long ars = m->ActRowBytes;
             var chains = stackalloc Vector512<float>[16];   // acc and accm of each activation row
-            while (b + 4 <= b1)
+            byte* next = w + 16 * rb;   // the next weight tile, prefetched over the runs
+            for (int parts = (b1 - b0 + 7) / 8; b + 4 <= b1;)
             {
+                IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 8, parts);
                 int acts = b + 8 <= b1 ? 8 : 4;
                 for (int i = 0; i < 2 * acts; i++) chains[i] = Vector512<float>.Zero;
                 // Activation rows come in groups of eight from b0, so a group of four starts a group of the terms.

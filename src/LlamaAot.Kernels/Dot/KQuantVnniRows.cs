@@ -166,8 +166,10 @@ internal static unsafe class KQuantVnniRows
         byte* kernelAct = copy ? (byte*)state : m->Act + b0 * ars;
         long kernelStride = copy ? (long)nb * KQuantAvx2.Q8K : ars;
         int b = b0;
-        for (; b + 8 <= b1 && (!copy || state != null); b += 8)
+        byte* next = m->W + (r + rows) * m->RowBytes;   // the next call's weight rows, prefetched over the runs
+        for (int parts = (b1 - b0 + 7) / 8; b + 8 <= b1 && (!copy || state != null); b += 8)
         {
+            IntDotAvx512.PrefetchPart(next, rows * m->RowBytes, (b - b0) / 8, parts);
             for (int i = 0; i < rows; i++)
             {
                 for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
