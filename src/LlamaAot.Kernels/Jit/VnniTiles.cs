@@ -66,6 +66,9 @@ internal unsafe struct BlockTileArgs
     /// <summary>Row j's sixteen results go to Y + j·YStrideBytes.</summary>
     public float* Y;
     public long YStrideBytes;
+    /// <summary>The two-tile Q4_0 kernel (EmitQ4_0Pair) prefetches into L2 one line a block from here on: the caller's
+    /// next weight rows, fetched over its calls at the pace of the arithmetic.</summary>
+    public byte* Prefetch;
 }
 
 /// <summary>One call of an emitted Q4_K tile: Blocks super-blocks of sixteen weight rows (Table: Q4_KTableVectors
@@ -262,9 +265,11 @@ internal static unsafe class VnniTiles
         const int Sums = 0, Nibbles = 8, Piece = 10, PairScales = 12, Da = 14, Product = 15, Chains = 16;
         var e = new X86Emitter();
         var rows = Prologue(e);
+        e.Load(Gpr.Rax, new Mem(Args, 56));   // BlockTileArgs.Prefetch
         for (int i = 0; i < 2 * acts; i++) e.Xor(Chains + i, Chains + i, Chains + i);
 
         int loop = e.Position;
+        e.PrefetchL2(new Mem(Gpr.Rax));
         e.LoadFloat(PairScales, new Mem(Table, 2 * 512));
         e.LoadFloat(PairScales + 1, new Mem(Table, 2 * 512 + 64));
         for (int j0 = 0; j0 < acts; j0 += 4)
@@ -297,7 +302,8 @@ internal static unsafe class VnniTiles
                 }
             }
         }
-        Advance(e, PairBlockBytes, TermsBlockBytes, ActBlockBytes, loop);
+        e.NextIteration(loop, Count, [(Table, PairBlockBytes), (Terms, TermsBlockBytes), (Act0, ActBlockBytes), (Act2, ActBlockBytes),
+            (Act3, ActBlockBytes), (Gpr.Rax, 64)]);
 
         e.Load(Gpr.Rax, new Mem(Args, 40));
         e.Load(Count, new Mem(Args, 48));
