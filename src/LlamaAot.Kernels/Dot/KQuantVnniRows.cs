@@ -1,7 +1,8 @@
 // The driver of the emitted K-quant row kernels (Jit/VnniTiles.cs, EmitKRow): Q6_K, Q5_K and Q3_K prompts, one
 // weight row against eight activation rows a call, in the arithmetic of the formats' AVX2 dots. Each row's table is
 // built once per row and batch tile, eight rows' at a time, and each group of eight activation rows meets the eight
-// tables in turn; the kernel runs the spec's chains over the whole row and Hsum8 here finishes them. Decode (Decode) goes a weight row a call to the emitted Q6_K, Q5_K, Q3_K and Q2_K kernels (Jit/VnniDecode.cs).
+// tables in turn; the kernel runs the spec's chains over the whole row and Hsum8 here finishes them. Decode (Decode)
+// goes a weight row a call to the emitted Q6_K, Q5_K, Q3_K and Q2_K kernels (Jit/VnniDecode.cs).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -28,6 +29,7 @@ internal static unsafe class KQuantVnniRows
         int nb = m->Cols / 256;
         if (m->Batch > 1 && VnniTiles.Available && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && nb <= MaxBlocks)
         {
+            // A row's table: Q3_K's, or Q6_K's (Q5_K's is the same size).
             long tableBytes = 64L * VnniTiles.KRowTableVectors(flipped ? KRowForm.Q3_K : KRowForm.Q6_K) * nb;
             bool eight = 8 * tableBytes <= TablesBytes;
             delegate*<MatMulArgs*, int, int, int*, void> prepare = flipped ? &PrepareFlipped : null;
@@ -41,7 +43,8 @@ internal static unsafe class KQuantVnniRows
     /// <summary>Most bytes of row tables Row keeps on the stack for a call of several rows.</summary>
     private const int TablesBytes = 256 * 1024;
 
-    /// <summary>Weight rows per call of Row (a type argument, so that each count has its own function pointer).</summary>
+    /// <summary>Weight rows per call of Row (a type argument, so that each count has its own function
+    /// pointer).</summary>
     public interface IRows { static abstract int Count { get; } }
 
     public readonly struct OneRow : IRows { public static int Count => 1; }

@@ -255,7 +255,7 @@ internal static unsafe class VnniTiles
     /// EmitQ4_0 takes each activation piece by a broadcast operand, a load per vpdpbusd, and ran at ~49 cycles a block
     /// for the ~40 of its arithmetic: loads (two vector loads a cycle) bound it. Here each piece is broadcast once into
     /// a register and meets both tiles' nibble vectors, and the activation rows go in fours so that the sums fit the
-    /// register file: per block, 1.6 loads per vpdpbusd become 0.95.</summary>
+    /// register file: per block, 1.4 loads per vpdpbusd become 0.95.</summary>
     internal static byte[] EmitQ4_0Pair(int acts)
     {
         if (acts is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(acts));

@@ -294,7 +294,8 @@ public unsafe class KQuantPathTests : IDisposable
         // only); for the Q2_K tiles 49, past theirs (48), where prompts go through the AVX2 kernel. Batch 137 (at 8
         // super-blocks) takes two batch tiles, of 128 and 9 rows. The emitted Q6_K, Q5_K and Q3_K prompt products take
         // eight weight rows a call while their tables fit 256 KiB, and single rows past that (Q3_K at 43, Q6_K at 57
-        // super-blocks) and for the rows a range leaves after its eights (range (1, 14): one call of eight, five of one).
+        // super-blocks) and for the rows a range leaves after its eights (range (1, 14): one call of eight, five of
+        // one).
         const int Rows = 16;
         var reference = RefOf(k);
         var rng = new Random(41);
