@@ -163,6 +163,7 @@ internal static unsafe class KQuantVnniRows
             for (int k = 0; k < nb; k++) table(x + k * blockBytes, t + vectors * k);
         }
         var chains = stackalloc Vector256<float>[VnniTiles.KRowChainBytes / 32];
+        float* da = stackalloc float[mins ? 8 * nb : 0];   // Q5_K: per super-block the group's eight d_a
         long ars = m->ActRowBytes;
         // The kernel's activation rows: Q3_K's flipped copy (rows nb·Q8K apart from b0), the others' own.
         bool copy = form == KRowForm.Q3_K;
@@ -173,19 +174,24 @@ internal static unsafe class KQuantVnniRows
         for (int parts = (b1 - b0 + 7) / 8; b + 8 <= b1 && (!copy || state != null); b += 8)
         {
             IntDotAvx512.PrefetchPart(next, rows * m->RowBytes, (b - b0) / 8, parts);
+            if (mins)
+            {
+                for (int k = 0; k < nb; k++)
+                    for (int j = 0; j < 8; j++) da[8 * k + j] = *(float*)(m->Act + (b + j) * ars + k * KQuantAvx2.Q8K);
+            }
             for (int i = 0; i < rows; i++)
             {
-                for (int j = 8; j < 16; j++) chains[j] = Vector256<float>.Zero;   // the summs chains start at 0
+                chains[8] = Vector256<float>.Zero;   // the summs chains start at 0
                 var args = new KRowArgs
                 {
                     Table = tables + i * tableBytes, Chains = (float*)chains, Act = kernelAct + (b - b0) * kernelStride + 4,
-                    ActRowBytes = kernelStride, Blocks = nb,
+                    ActRowBytes = kernelStride, Blocks = nb, Da = da,
                 };
                 kernel(&args);
                 for (int j = 0; j < 8; j++)
                 {
                     float y = IntDotAvx2.Hsum8(chains[j]);
-                    m->Y[(b + j) * m->YStride + r + i] = mins ? y + chains[8 + j].ToScalar() : y;
+                    m->Y[(b + j) * m->YStride + r + i] = mins ? y + chains[8].GetElement(j) : y;
                 }
             }
         }

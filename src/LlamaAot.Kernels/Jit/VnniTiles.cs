@@ -34,8 +34,8 @@
 //   finishes each with Hsum8. vpdpbusd and vpdpwssd run at twice the rate of vpmaddubsw and vpmaddwd on Zen 4.
 //   Q5_K (DotQ5_KQ8_K.Avx2's arithmetic) in the same kernel: one scale per 32-element chunk, no offset in the lanes;
 //   instead each activation row's Σ m_j·(bs[2j] + bs[2j+1]) (one 256-bit vpdpwssd of the bsums against each min
-//   twice, summed across lanes) feeds the spec's scalar chain summs = fma(−d_a·dmin_w, Σ, summs), kept in lane 0 of
-//   a vector in memory.
+//   twice, summed across lanes: the eight rows' at once, row j's total in lane j) feeds the spec's scalar chain
+//   summs = fma(−d_a·dmin_w, Σ, summs), row j's in lane j of a vector in memory.
 //   Q3_K (DotQ3_KQ8_K.Avx2's arithmetic) in the same kernel, with the operands' roles swapped: the spec's quants
 //   q = u − 4 are signed (−4..3), so the activation is the unsigned side, a + 128 (a copy made once per batch tile,
 //   KQuantVnniRows.PrepareFlipped), and each piece sum starts from the table's −128·Σ of the lane's four q: vpdpbusd
@@ -95,12 +95,15 @@ internal unsafe struct KRowArgs
 {
     public byte* Table;
     /// <summary>Activation row j's eight fp32 acc lanes go out at Chains + 8j (the driver's Hsum8 finishes them); Q5_K's
-    /// summs chain of row j lives in lane 0 at Chains + 64 + 8j, zeroed by the driver before the call.</summary>
+    /// summs chains of the eight rows live at Chains + 64, row j's in lane j, zeroed by the driver before the
+    /// call.</summary>
     public float* Chains;
     /// <summary>Activation row 0's first super-block quants (past its fp32 d); row j is ActRowBytes·j further.</summary>
     public byte* Act;
     public long ActRowBytes;
     public long Blocks;
+    /// <summary>Q5_K: per super-block the eight activation rows' fp32 d (eight floats a super-block).</summary>
+    public float* Da;
 }
 
 /// <summary>The three forms of the K-quant row kernel.</summary>
@@ -433,9 +436,9 @@ internal static unsafe class VnniTiles
     /// <summary>Q3_K: the table vector of chunk pair 0's piece-sum starting values (after the nine the forms share).</summary>
     public const int KRowStartsAt = 9;
 
-    /// <summary>Bytes of KRowArgs.Chains: eight acc chains of eight lanes, then (Q5_K) eight summs chains in lane 0 of
-    /// eight lanes.</summary>
-    public const int KRowChainBytes = 2 * 8 * 32;
+    /// <summary>Bytes of KRowArgs.Chains: eight acc chains of eight lanes, then (Q5_K) the eight summs chains, one a
+    /// lane.</summary>
+    public const int KRowChainBytes = 9 * 32;
 
     /// <summary>The Q6_K product of one weight row and eight activation rows; System V ABI, argument a KRowArgs*.</summary>
     internal static byte[] EmitQ6_K() => EmitKRow(KRowForm.Q6_K);
@@ -447,19 +450,20 @@ internal static unsafe class VnniTiles
     internal static byte[] EmitQ3_K() => EmitKRow(KRowForm.Q3_K);
 
     /// <summary>The K-quant row kernel (see the file comment): Q6_K's; Q5_K's (no offset in the lanes, a summs chain per
-    /// activation row kept in memory); or Q3_K's (flipped activations against signed quants from the table's starting
+    /// activation row, the eight in the lanes of a vector in memory); or Q3_K's (flipped activations against signed quants from the table's starting
     /// values, no offset).</summary>
     private static byte[] EmitKRow(KRowForm form)
     {
         bool mins = form == KRowForm.Q5_K, flipped = form == KRowForm.Q3_K;
         // zmm0..3: the super-block's quant vectors; 4..7: their scale words; 8..11: piece sums (Q5_K, after them:
-        // −dmin_w, the mins total, d_a·(−dmin_w), a summs chain); 12: the int16 words (ymm; Q3_K: the activation's
-        // piece); 13: d_w broadcast; 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes; 24 + j: its
-        // chain (ymm).
+        // −dmin_w, d_a·(−dmin_w), the summs chains, scratch); 12: the int16 words (ymm; Q3_K: the activation's piece);
+        // 13: d_w broadcast; 14: upper lanes; 15: d_w·d_a; 16 + j: activation row j's lanes (Q5_K, then its mins
+        // total); 24 + j: its chain (ymm).
         const int Acts = 8, Words = 4, Pieces = 8, Extra = 12, Dw = 13, Upper = 14, Product = 15, RowLanes = 16, Chains = 24;
-        const int NegDmin = 8, Total = 9, Scratch = 10, Summs = 11;
+        const int NegDmin = 8, DminDa = 9, Summs = 10, Scratch = 11;
         var e = new X86Emitter();
         var rows = Prologue(e);   // Terms carries Chains
+        if (mins) e.Load(Gpr.Rax, new Mem(Args, 40));   // KRowArgs.Da
         var table = new Mem(Table);
         for (int j = 0; j < Acts; j++) e.Xor(Chains + j, Chains + j, Chains + j, 256);
 
@@ -501,24 +505,42 @@ internal static unsafe class VnniTiles
             e.FusedMultiplyAdd(Chains + j, l, Product, 256);
             if (mins)
             {
-                // Σ m_j·(bs[2j] + bs[2j+1]) into lane 0 (exact integer sums), then summs = fma(−d_a·dmin, it, summs).
-                e.Xor(Total, Total, Total, 256);
-                e.DotWords(Total, Extra, rows[j] + 256, 256);
-                e.ShuffleHalves256(Scratch, Total, Total, 1);
-                e.AddInt(Total, Total, Scratch, 256);
-                e.UnpackHighInt64(Scratch, Total, Total, 256);
-                e.AddInt(Total, Total, Scratch, 256);
-                e.ShuffleInt32(Scratch, Total, 1);
-                e.AddInt(Total, Total, Scratch, 256);
-                e.IntToFloat(Total, Total, 256);
-                e.MultiplyBroadcast(Scratch, NegDmin, rows[j] + (-4), 256);
-                var summs = new Mem(Terms, 32 * (Acts + j));
-                e.LoadInt(Summs, summs, 256);
-                e.FusedMultiplyAdd(Summs, Total, Scratch, 256);
-                e.Store256(summs, Summs);
+                // Σ m_j·(bs[2j] + bs[2j+1]) as eight int32 lanes, in the row's lanes register, now free.
+                e.Xor(l, l, l, 256);
+                e.DotWords(l, Extra, rows[j] + 256, 256);
             }
         }
-        e.NextIteration(loop, Count, [(Table, 64 * KRowTableVectors(form)), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes), (Act3, ActSuperBlockBytes)]);
+        if (mins)
+        {
+            // The eight rows' totals summed across lanes at once (exact integer sums), row j's in lane j: pairs of rows
+            // interleaved by int32 and added, then by int64, then the 128-bit halves. Then each row's scalar chain,
+            // lane by lane: summs = fma(Σ, (−dmin_w)·d_a, summs), as the spec's chain of that row.
+            for (int p = 0; p < 4; p++)
+            {
+                int a = RowLanes + 2 * p, b = a + 1;
+                e.UnpackLowInt32(Scratch, a, b, 256);
+                e.UnpackHighInt32(b, a, b, 256);
+                e.AddInt(a, Scratch, b, 256);
+            }
+            for (int q = 0; q < 2; q++)
+            {
+                int a = RowLanes + 4 * q, b = a + 2;
+                e.UnpackLowInt64(Scratch, a, b, 256);
+                e.UnpackHighInt64(b, a, b, 256);
+                e.AddInt(a, Scratch, b, 256);
+            }
+            e.ShuffleHalves256(Scratch, RowLanes, RowLanes + 4, 0b00);
+            e.ShuffleHalves256(RowLanes + 4, RowLanes, RowLanes + 4, 0b11);
+            e.AddInt(RowLanes, Scratch, RowLanes + 4, 256);
+            e.IntToFloat(RowLanes, RowLanes, 256);
+            e.Multiply256(DminDa, NegDmin, new Mem(Gpr.Rax));
+            var summs = new Mem(Terms, 32 * Acts);
+            e.LoadInt(Summs, summs, 256);
+            e.FusedMultiplyAdd(Summs, RowLanes, DminDa, 256);
+            e.Store256(summs, Summs);
+        }
+        e.NextIteration(loop, Count, [(Table, 64 * KRowTableVectors(form)), (Act0, ActSuperBlockBytes), (Act2, ActSuperBlockBytes),
+            (Act3, ActSuperBlockBytes), (Gpr.Rax, 32)]);
         for (int j = 0; j < Acts; j++) e.Store256(new Mem(Terms, 32 * j), Chains + j);
         e.ZeroUpper();
         e.Return();
