@@ -54,16 +54,13 @@ public static unsafe partial class DotQ2_KQ8_K
         byte* w = m->W + r * rb;
         var table = stackalloc Vector512<int>[TableVectors * nb];
         for (int k = 0; k < nb; k++) Table(w + k * QW, rb, table + TableVectors * k);
-        int b = b0;
-        byte* next = w + 16 * rb;   // the next weight tile, prefetched over the runs
-        for (int parts = (b1 - b0 + 7) / 8; b + 8 <= b1; b += 8)
-        {
-            IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 8, parts);
-            TileRows<EightActs>(m, r, table, b, nb);
-        }
-        if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
-        if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
-        if (b < b1) TileRows<OneAct>(m, r, table, b, nb);
+        TileActs.Run<Rows>(m, r, table, b0, b0, b1, nb);
+    }
+
+    private struct Rows : ITileRows
+    {
+        public static void Run<TActs>(MatMulArgs* m, int r, Vector512<int>* table, int b, int nb) where TActs : struct, IActRows =>
+            TileRows<TActs>(m, r, table, b, nb);
     }
 
     /// <summary>One super-block's table entry for the sixteen rows rb apart at x (see the file comment).</summary>

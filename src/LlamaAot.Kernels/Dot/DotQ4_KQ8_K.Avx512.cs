@@ -183,10 +183,13 @@ public static unsafe partial class DotQ4_KQ8_K
                 b += acts;
             }
         }
-        for (; b + 8 <= b1; b += 8) TileRows<EightActs>(m, r, table, b, nb);
-        if (b + 4 <= b1) { TileRows<FourActs>(m, r, table, b, nb); b += 4; }
-        if (b + 2 <= b1) { TileRows<TwoActs>(m, r, table, b, nb); b += 2; }
-        if (b < b1) TileRows<OneAct>(m, r, table, b, nb);
+        TileActs.Run<Rows>(m, r, table, b0, b, b1, nb);
+    }
+
+    private struct Rows : ITileRows
+    {
+        public static void Run<TActs>(MatMulArgs* m, int r, Vector512<int>* table, int b, int nb) where TActs : struct, IActRows =>
+            TileRows<TActs>(m, r, table, b, nb);
     }
 
     /// <summary>One super-block's table entry for the sixteen rows rb apart at x: t[c] lane i = (sc_c, sc_c) of row i

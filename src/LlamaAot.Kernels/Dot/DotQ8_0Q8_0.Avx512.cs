@@ -25,6 +25,33 @@ internal struct TwoActs : IActRows { public static int Count => 2; }
 internal struct FourActs : IActRows { public static int Count => 4; }
 internal struct EightActs : IActRows { public static int Count => 8; }
 
+/// <summary>A K-quant prompt tile's inner loop: its sixteen weight rows (r.., unpacked in table) against TActs.Count
+/// activation rows from b.</summary>
+internal unsafe interface ITileRows
+{
+    static abstract void Run<TActs>(MatMulArgs* m, int r, Vector512<int>* table, int b, int nb) where TActs : struct, IActRows;
+}
+
+internal static unsafe class TileActs
+{
+    /// <summary>Activation rows [b, b1) of the batch tile [b0, b1) through a 16-row tile's inner loop T: groups of
+    /// eight, then four, two and one; over the groups of eight the next weight tile (rows r + 16..) is prefetched, so
+    /// that its table build reads L2 instead of waiting on DRAM.</summary>
+    public static void Run<T>(MatMulArgs* m, int r, Vector512<int>* table, int b0, int b, int b1, int nb) where T : struct, ITileRows
+    {
+        long rb = m->RowBytes;
+        byte* next = m->W + (r + 16) * rb;
+        for (int parts = (b1 - b0 + 7) / 8; b + 8 <= b1; b += 8)
+        {
+            IntDotAvx512.PrefetchPart(next, 16 * rb, (b - b0) / 8, parts);
+            T.Run<EightActs>(m, r, table, b, nb);
+        }
+        if (b + 4 <= b1) { T.Run<FourActs>(m, r, table, b, nb); b += 4; }
+        if (b + 2 <= b1) { T.Run<TwoActs>(m, r, table, b, nb); b += 2; }
+        if (b < b1) T.Run<OneAct>(m, r, table, b, nb);
+    }
+}
+
 /// <summary>How a prompt tile lays out one block of sixteen rows (IntDotAvx512.BuildTile): its eight piece vectors at
 /// t, t + 64, .., t + 448, from the rows' quants at q (rows rb apart).</summary>
 internal unsafe interface ITilePieces { static abstract void Store(byte* t, byte* q, long rb); }

@@ -93,7 +93,7 @@ internal static unsafe class LegacyTiles
 
     /// <summary>The sixteen rows' (rb apart) uint32 at p, row i in lane i.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<uint> Rows16(byte* p, long rb) => 
+    public static Vector512<uint> Rows16(byte* p, long rb) =>
         Vector512.Create(Vector256.Create(Rows4(p, rb), Rows4(p + 4 * rb, rb)), Vector256.Create(Rows4(p + 8 * rb, rb), Rows4(p + 12 * rb, rb)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
